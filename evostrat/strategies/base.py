@@ -1,0 +1,414 @@
+"""The strategy base: everything the strategies share.
+
+A strategy subclass supplies the search distribution (``_setup``, ``_sample``,
+``_update``, ``_stds``); this class owns argument validation, the ask/tell protocol,
+fitness validation (always before any state changes), ``maximize``, ``nan_policy``,
+the common stop criteria, ``result``, ``optimize()`` and pickling. See
+``docs/design.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from evostrat.kernels import rng
+from evostrat.result import Result
+
+#: Options every strategy accepts, with their defaults. ``None`` means "not set".
+COMMON_OPTIONS: dict[str, Any] = {
+    "max_generations": None,  # default: pycma's maxiter, 100 + 150 (n+3)^2 / sqrt(popsize)
+    "max_evals": None,
+    "target": None,
+    "tolfun": 1e-11,
+    "tolx": 1e-11,
+    "nan_policy": "raise",
+}
+
+
+def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+class Strategy:
+    """Base class of all strategies: ``opt = Strategy(x0, sigma0, popsize, seed, ...)``.
+
+    Parameters
+    ----------
+    x0 : array_like, shape (dim,)
+        Initial mean; its length is the dimension.
+    sigma0 : float or array_like
+        Initial step size (positive). Strategies with per-coordinate step sizes also
+        accept a positive array of length ``dim``.
+    popsize : int, optional
+        Population size; the strategy's default when None.
+    seed : int, optional
+        Seed of every random stream; drawn from the OS when None (and then kept in
+        ``seed``, so the run can be repeated).
+    maximize : bool
+        Treat fitness as a reward to maximize.
+    **options
+        Stop criteria (``max_generations``, ``max_evals``, ``target``, ``tolfun``,
+        ``tolx``), ``nan_policy`` (``"raise"`` or ``"worst"``) and the strategy's own
+        options.
+    """
+
+    #: lower-case name used by ``evostrat.fmin(strategy=...)``
+    name: ClassVar[str] = ""
+    #: the strategy's own options and their defaults
+    _options: ClassVar[dict[str, Any]] = {}
+    #: whether ``sigma0`` may be an array of length dim
+    _vector_sigma: ClassVar[bool] = False
+    #: smallest population the strategy can work with
+    _min_popsize: ClassVar[int] = 2
+
+    def __init__(
+        self,
+        x0: Sequence[float] | np.ndarray,
+        sigma0: float | Sequence[float] | np.ndarray,
+        popsize: int | None = None,
+        seed: int | None = None,
+        maximize: bool = False,
+        **options: Any,
+    ) -> None:
+        mean = np.array(x0, dtype=np.float64, copy=True)
+        if mean.ndim != 1 or mean.size == 0:
+            raise ValueError(
+                f"x0 must be a non-empty 1-D array, got shape {mean.shape}"
+            )
+        if not np.all(np.isfinite(mean)):
+            raise ValueError("x0 must be finite")
+        self.dim = mean.size
+        self.mean = mean
+        self.sigma = self._check_sigma(sigma0)
+        self.maximize = bool(maximize)
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy) % (1 << 63)
+        self.seed = _check_positive_int("seed", seed, minimum=0)
+        self._key = rng.derive_key(self.seed)
+        self.options = self._check_options(options)
+        self.popsize = (
+            self._default_popsize()
+            if popsize is None
+            else _check_positive_int("popsize", popsize, self._min_popsize)
+        )
+        if self.options["max_generations"] is None:
+            n = self.dim
+            self.options["max_generations"] = int(
+                100 + 150 * (n + 3) ** 2 // math.sqrt(self.popsize)
+            )
+        self.generation = 0
+        self.evals = 0
+        self._asked = False
+        self._xbest: np.ndarray | None = None
+        self._fbest = math.inf  # minimization sense
+        self._fit_range = math.inf  # max - min of the last generation
+        hist_len = 10 + math.ceil(30 * self.dim / self.popsize)
+        self._best_hist: deque[float] = deque(maxlen=hist_len)
+        self._cache: dict[str, Any] = {}
+        self._setup()
+
+    # ------------------------------------------------------------------ hooks
+    def _default_popsize(self) -> int:
+        return 4 + int(3 * math.log(self.dim))
+
+    def _setup(self) -> None:
+        """Build the strategy state from ``mean``, ``sigma`` and ``options``."""
+
+    def _sample(self, indices: np.ndarray) -> np.ndarray:
+        """Rows ``indices`` of this generation's population (pure in the state)."""
+        raise NotImplementedError
+
+    def _update(self, fitness: np.ndarray) -> None:
+        """Update from validated minimization-sense fitness (NaN made +inf)."""
+        raise NotImplementedError
+
+    def _stds(self) -> np.ndarray:
+        """Per-coordinate standard deviation of the search distribution."""
+        return np.broadcast_to(self.sigma, (self.dim,)).astype(np.float64)
+
+    def _stop_criteria(self) -> dict[str, Any]:
+        """Strategy-specific stop criteria met now, ``{option name: value}``."""
+        return {}
+
+    # ------------------------------------------------------------- validation
+    def _check_sigma(self, sigma0: Any) -> float | np.ndarray:
+        sigma = np.array(sigma0, dtype=np.float64)
+        if sigma.ndim == 0:
+            value = float(sigma)
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(
+                    f"sigma0 must be a positive finite number, got {sigma0!r}"
+                )
+            return value
+        if not self._vector_sigma:
+            raise ValueError(
+                f"{type(self).__name__} takes a scalar sigma0, got shape {sigma.shape}"
+            )
+        if sigma.shape != (self.dim,):
+            raise ValueError(
+                f"sigma0 must be a scalar or have shape ({self.dim},), got {sigma.shape}"
+            )
+        if not np.all(np.isfinite(sigma) & (sigma > 0)):
+            raise ValueError("every entry of sigma0 must be positive and finite")
+        return sigma
+
+    def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        known = {**COMMON_OPTIONS, **self._options}
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unknown option(s) {', '.join(unknown)}; "
+                f"known options: {', '.join(sorted(known))}"
+            )
+        merged = {**known, **options}
+        if merged["nan_policy"] not in ("raise", "worst"):
+            raise ValueError(
+                f"nan_policy must be 'raise' or 'worst', got {merged['nan_policy']!r}"
+            )
+        for name in ("max_generations", "max_evals"):
+            if merged[name] is not None:
+                merged[name] = _check_positive_int(name, merged[name], minimum=0)
+        for name in ("tolfun", "tolx", "target"):
+            value = merged[name]
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, numbers.Real)
+            ):
+                raise TypeError(f"{name} must be a real number, got {value!r}")
+        return merged
+
+    def _check_fitness(self, fitnesses: Any) -> np.ndarray:
+        """The minimization-sense fitness vector, or an error; changes nothing."""
+        if not self._asked:
+            raise RuntimeError(
+                f"tell() called before ask() in generation {self.generation}"
+            )
+        f = np.asarray(fitnesses)
+        if f.dtype.kind not in "biuf":
+            f = self._coerce_objects(f)
+        if f.ndim != 1:
+            raise ValueError(
+                f"tell() takes a 1-D sequence of {self.popsize} fitness values, "
+                f"got an array of shape {f.shape}"
+            )
+        if f.shape[0] != self.popsize:
+            raise ValueError(
+                f"tell() takes {self.popsize} fitness values (popsize), got {f.shape[0]}"
+            )
+        f = f.astype(np.float64)  # always a copy
+        nan = np.isnan(f)
+        if nan.any():
+            if self.options["nan_policy"] != "worst":
+                raise ValueError(
+                    f"fitness is NaN at indices {np.flatnonzero(nan).tolist()}; "
+                    "pass nan_policy='worst' to rank NaN last"
+                )
+        if self.maximize:
+            np.negative(f, out=f)
+        f[nan] = math.inf
+        return f
+
+    @staticmethod
+    def _coerce_objects(f: np.ndarray) -> np.ndarray:
+        if f.dtype.kind != "O":
+            raise ValueError(
+                f"fitness values must be real numbers, got dtype {f.dtype}"
+            )
+        flat = f.ravel()
+        for i, value in enumerate(flat):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ValueError(
+                    f"fitness value at index {i} is not a real number: {value!r}"
+                )
+        return np.array(flat.tolist(), dtype=np.float64).reshape(f.shape)
+
+    def _check_indices(self, indices: Any) -> np.ndarray:
+        idx = np.asarray(indices)
+        if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+            raise ValueError(
+                f"indices must be a 1-D sequence of integers, got {indices!r}"
+            )
+        idx = idx.astype(np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= self.popsize):
+            raise ValueError(
+                f"indices must lie in [0, {self.popsize}), got min {idx.min()} "
+                f"and max {idx.max()}"
+            )
+        return idx
+
+    # --------------------------------------------------------------- protocol
+    def ask(self, indices: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+        """Candidate solutions of this generation.
+
+        Parameters
+        ----------
+        indices : sequence of int, optional
+            Rows to return; all ``popsize`` rows when None. ``ask(idx)`` equals
+            ``ask()[idx]``: each individual is a pure function of (seed, generation,
+            index, state).
+
+        Returns
+        -------
+        ndarray, shape (len(indices) or popsize, dim), float64
+            A new array each call; calling again before ``tell`` gives equal values.
+        """
+        if indices is None:
+            idx = np.arange(self.popsize, dtype=np.int64)
+        else:
+            idx = self._check_indices(indices)
+        X = self._sample(idx)
+        self._asked = True
+        return X
+
+    def tell(self, fitnesses: Sequence[float] | np.ndarray) -> None:
+        """Update the search distribution from one fitness per row of ``ask()``.
+
+        Raises
+        ------
+        RuntimeError
+            ``tell`` before ``ask`` in this generation.
+        ValueError
+            Wrong length, 2-D input, non-numeric values, or NaN (unless
+            ``nan_policy="worst"``). The strategy is then left exactly as it was.
+        """
+        f = self._check_fitness(fitnesses)
+        best = int(np.argmin(f))
+        if f[best] < self._fbest or self._xbest is None:
+            self._xbest = self._sample(np.array([best], dtype=np.int64))[0]
+            self._fbest = float(f[best])
+        finite = f[np.isfinite(f)]
+        self._fit_range = (
+            float(finite.max() - finite.min()) if finite.size else math.inf
+        )
+        self._best_hist.append(float(f[best]))
+        self._update(f)
+        self._cache.clear()
+        self.generation += 1
+        self.evals += self.popsize
+        self._asked = False
+
+    # ------------------------------------------------------------- stopping
+    def stop(self) -> dict[str, Any]:
+        """The stop criteria met now, ``{option name: value}``; empty to go on."""
+        o = self.options
+        out: dict[str, Any] = {}
+        if o["max_generations"] is not None and self.generation >= o["max_generations"]:
+            out["max_generations"] = o["max_generations"]
+        if o["max_evals"] is not None and self.evals >= o["max_evals"]:
+            out["max_evals"] = o["max_evals"]
+        if o["target"] is not None and self._xbest is not None:
+            target = -o["target"] if self.maximize else o["target"]
+            if self._fbest <= target:
+                out["target"] = o["target"]
+        if self.generation > 0:
+            hist = self._best_hist
+            if (
+                o["tolfun"] is not None
+                and self._fit_range < o["tolfun"]
+                and max(hist) - min(hist) < o["tolfun"]
+            ):
+                out["tolfun"] = o["tolfun"]
+            if o["tolx"] is not None and np.all(self._stds() < o["tolx"]):
+                out["tolx"] = o["tolx"]
+        out.update(self._stop_criteria())
+        return out
+
+    # --------------------------------------------------------------- results
+    @property
+    def result(self) -> Result:
+        """``Result(xbest, fbest, evals, generations, xmean, stds, stop)``."""
+        fbest = self._fbest
+        if self.maximize and self._xbest is not None:
+            fbest = -fbest
+        return Result(
+            xbest=None if self._xbest is None else self._xbest.copy(),
+            fbest=float(fbest) if self._xbest is not None else math.nan,
+            evals=self.evals,
+            generations=self.generation,
+            xmean=self.mean.copy(),
+            stds=np.array(self._stds(), dtype=np.float64),
+            stop=self.stop(),
+        )
+
+    def optimize(
+        self,
+        f: Callable,
+        evaluator: Any = None,
+        max_generations: int | None = None,
+        callback: Callable[[Strategy], Any] | None = None,
+        progress: bool = False,
+        *,
+        max_evals: int | None = None,
+        target: float | None = None,
+        vectorized: bool = False,
+    ) -> Result:
+        """Run ask/evaluate/tell until ``stop()`` says so and return ``result``.
+
+        Parameters
+        ----------
+        f : callable
+            ``f(x) -> float``, or with ``vectorized=True`` ``f(X) -> array`` on blocks
+            of rows.
+        evaluator : evaluator, optional
+            Where ``f`` runs (``SerialEvaluator`` when None).
+        max_generations, max_evals, target : optional
+            Stop options, as if given to the constructor (absolute counts).
+        callback : callable, optional
+            ``callback(opt)`` after each ``tell``; returning True stops the run.
+        progress : bool
+            Print one line per generation (every 10 % of the budget at most).
+        vectorized : bool
+            Whether ``f`` takes a 2-D block of rows.
+        """
+        from evostrat.evaluators import SerialEvaluator
+        from evostrat.evaluators.base import is_main_process
+
+        updates = {"max_generations": max_generations, "max_evals": max_evals}
+        updates["target"] = target
+        for name, value in updates.items():
+            if value is not None:
+                self.options[name] = self._check_options({name: value})[name]
+        evaluator = SerialEvaluator() if evaluator is None else evaluator
+        show = progress and is_main_process(evaluator)
+        try:
+            while not self.stop():
+                self.tell(evaluator.evaluate(self, f, vectorized=vectorized))
+                if show:
+                    self._print_progress()
+                if callback is not None and callback(self):
+                    break
+        except KeyboardInterrupt:
+            if show or progress:
+                print(f"interrupted; best so far f={self.result.fbest:.6g}")
+        return self.result
+
+    def _print_progress(self) -> None:
+        g = self.generation
+        if g <= 10 or g % max(1, self.options["max_generations"] // 10) == 0:
+            r = self.result
+            print(
+                f"{self.name} gen {g:6d} evals {self.evals:8d} "
+                f"fbest {r.fbest:.6e} sigma {float(np.mean(self.sigma)):.3e}",
+                flush=True,
+            )
+
+    # -------------------------------------------------------------- pickling
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_cache"] = {}
+        return state
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(dim={self.dim}, popsize={self.popsize}, "
+            f"generation={self.generation}, seed={self.seed})"
+        )
