@@ -13,7 +13,6 @@ Dask or Ray.
 
 from __future__ import annotations
 
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
@@ -72,7 +71,7 @@ def evaluate_rows(
             )
         return values.tolist()
     out = []
-    for i, x in zip(indices, X):
+    for i, x in zip(indices, X, strict=True):
         try:
             out.append(f(x))
         except Exception:
