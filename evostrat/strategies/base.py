@@ -193,7 +193,7 @@ class Strategy:
                 f"tell() called before ask() in generation {self.generation}"
             )
         f = np.asarray(fitnesses)
-        if f.dtype.kind not in "biuf":
+        if f.dtype.kind not in "iuf":
             f = self._coerce_objects(f)
         if f.ndim != 1:
             raise ValueError(
