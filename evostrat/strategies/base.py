@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from evostrat.kernels import rng
+from evostrat.kernels.fitness import prepare_fitness
 from evostrat.result import Result
 
 #: Options every strategy accepts, with their defaults. ``None`` means "not set".
@@ -187,7 +188,7 @@ class Strategy:
         return merged
 
     def _check_fitness(self, fitnesses: Any) -> np.ndarray:
-        """The minimization-sense fitness vector, or an error; changes nothing."""
+        """A float64 copy of valid fitness (user sense), or an error; changes nothing."""
         if not self._asked:
             raise RuntimeError(
                 f"tell() called before ask() in generation {self.generation}"
@@ -205,16 +206,12 @@ class Strategy:
                 f"tell() takes {self.popsize} fitness values (popsize), got {f.shape[0]}"
             )
         f = f.astype(np.float64)  # always a copy
-        nan = np.isnan(f)
-        if nan.any():
-            if self.options["nan_policy"] != "worst":
-                raise ValueError(
-                    f"fitness is NaN at indices {np.flatnonzero(nan).tolist()}; "
-                    "pass nan_policy='worst' to rank NaN last"
-                )
-        if self.maximize:
-            np.negative(f, out=f)
-        f[nan] = math.inf
+        nan_possible = np.isnan(f.sum())  # one cheap pass; +inf - inf also gives NaN
+        if nan_possible and self.options["nan_policy"] != "worst" and np.isnan(f).any():
+            raise ValueError(
+                f"fitness is NaN at indices {np.flatnonzero(np.isnan(f)).tolist()}; "
+                "pass nan_policy='worst' to rank NaN last"
+            )
         return f
 
     @staticmethod
@@ -281,14 +278,11 @@ class Strategy:
             ``nan_policy="worst"``). The strategy is then left exactly as it was.
         """
         f = self._check_fitness(fitnesses)
-        best = int(np.argmin(f))
+        best, spread, _ = prepare_fitness(f, self.maximize)
         if f[best] < self._fbest or self._xbest is None:
             self._xbest = self._sample(np.array([best], dtype=np.int64))[0]
             self._fbest = float(f[best])
-        finite = f[np.isfinite(f)]
-        self._fit_range = (
-            float(finite.max() - finite.min()) if finite.size else math.inf
-        )
+        self._fit_range = spread
         self._best_hist.append(float(f[best]))
         self._update(f)
         self._cache.clear()
