@@ -1,0 +1,568 @@
+"""Test functions for optimization, batched and compiled with numba.
+
+Every function takes either one point, a 1-D array-like of length ``n`` (it then
+returns a Python ``float``), or a batch of points, a 2-D array-like whose rows are the
+points (it then returns a 1-D ``float64`` array with one value per row). Each has its
+global minimum value 0; :data:`OPTIMA` gives a minimizer in any dimension.
+
+=====================  =========================================  ============
+name                   minimizer (``OPTIMA[name](n)``)             dimension
+=====================  =========================================  ============
+``sphere``             ``zeros(n)``                               ``n >= 1``
+``ellipsoid``          ``zeros(n)``                               ``n >= 1``
+``rosenbrock``         ``ones(n)``                                ``n >= 2``
+``rastrigin``          ``zeros(n)``                               ``n >= 1``
+``schaffer``           ``zeros(2)``                               ``n == 2``
+``schaffer_f6``        ``zeros(2)``                               ``n == 2``
+``ackley``             ``zeros(n)``                               ``n >= 1``
+``griewank``           ``zeros(n)``                               ``n >= 1``
+``styblinski_tang``    ``full(n, -2.903534027771177)``            ``n >= 1``
+``different_powers``   ``zeros(n)``                               ``n >= 1``
+=====================  =========================================  ============
+
+Definitions follow the Wikipedia page "Test functions for optimization" (sphere,
+Rosenbrock, Rastrigin, Ackley, Styblinski-Tang, Schaffer N. 2) and the sources named
+in each docstring. Several are written in an algebraically equivalent form that is
+exactly 0 at the minimizer and never negative in floating point (e.g. Rastrigin as
+``sum(x**2 + 10 (1 - cos 2 pi x))``).
+
+Importing this module compiles nothing: the kernels compile on first use (and are
+cached on disk). A wrong shape raises ``ValueError``; NaN and infinite coordinates
+are not checked and propagate into the result.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "ALL",
+    "DIMS",
+    "FUNCTIONS",
+    "OPTIMA",
+    "ackley",
+    "different_powers",
+    "ellipsoid",
+    "griewank",
+    "rastrigin",
+    "rosenbrock",
+    "schaffer",
+    "schaffer_f6",
+    "sphere",
+    "styblinski_tang",
+]
+
+_TWO_PI = 2.0 * math.pi
+_E = math.e
+# Styblinski-Tang: the per-coordinate minimizer (the root of 4 x^3 - 32 x + 5 near
+# -2.9) and the per-coordinate minimum value of (x^4 - 16 x^2 + 5 x) / 2.
+_ST_XMIN = -2.903534027771177
+_ST_FMIN = -39.16616570377142
+_ST_C = 2.0 * _ST_XMIN * _ST_XMIN - 16.0  # > 0, see _styblinski_tang_row
+
+
+# --------------------------------------------------------------------------- kernels
+# One ``_*_row`` kernel per function evaluates one point; the ``_*_batch`` kernel
+# loops over the rows of a 2-D array. The public functions call the row kernel for a
+# single point (no output array to allocate) and the batch kernel for a batch.
+
+
+@njit(cache=True)
+def _sphere_row(x):
+    s = 0.0
+    for v in x:
+        s += v * v
+    return s
+
+
+@njit(cache=True)
+def _sphere_batch(X):
+    out = np.empty(X.shape[0])
+    for k in range(X.shape[0]):
+        out[k] = _sphere_row(X[k])
+    return out
+
+
+@njit(cache=True)
+def _ellipsoid_coefficients(n):
+    c = np.ones(n)
+    if n > 1:
+        for i in range(n):
+            c[i] = 10.0 ** (6.0 * i / (n - 1))
+    return c
+
+
+@njit(cache=True)
+def _weighted_squares(x, c):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += c[i] * x[i] * x[i]
+    return s
+
+
+@njit(cache=True)
+def _ellipsoid_row(x):
+    return _weighted_squares(x, _ellipsoid_coefficients(x.shape[0]))
+
+
+@njit(cache=True)
+def _ellipsoid_batch(X):
+    c = _ellipsoid_coefficients(X.shape[1])
+    out = np.empty(X.shape[0])
+    for k in range(X.shape[0]):
+        out[k] = _weighted_squares(X[k], c)
+    return out
+
+
+@njit(cache=True)
+def _rosenbrock_row(x):
+    s = 0.0
+    for i in range(x.shape[0] - 1):
+        a = x[i + 1] - x[i] * x[i]
+        b = 1.0 - x[i]
+        s += 100.0 * a * a + b * b
+    return s
+
+
+@njit(cache=True)
+def _rosenbrock_batch(X):
+    out = np.empty(X.shape[0])
+    for k in range(X.shape[0]):
+        out[k] = _rosenbrock_row(X[k])
+    return out
+
+
+@njit(cache=True)
+def _rastrigin_row(x):
+    # 10 n + sum(x^2 - 10 cos(2 pi x)), summed term by term as x^2 + 10 (1 - cos)
+    s = 0.0
+    for v in x:
+        s += v * v + 10.0 * (1.0 - math.cos(_TWO_PI * v))
+    return s
+
+
+@njit(cache=True)
+def _rastrigin_batch(X):
+    out = np.empty(X.shape[0])
+    for k in range(X.shape[0]):
+        out[k] = _rastrigin_row(X[k])
+    return out
+
+
+@njit(cache=True)
+def _schaffer_row(x):
+    a = x[0] * x[0]
+    b = x[1] * x[1]
+    s = math.sin(a - b)
+    d = 1.0 + 0.001 * (a + b)
+    return 0.5 + (s * s - 0.5) / (d * d)
+
+
+@njit(cache=True)
+def _schaffer_batch(X):
+    out = np.empty(X.shape[0])
+    for k in range(X.shape[0]):
+        out[k] = _schaffer_row(X[k])
+    return out
+
+
+@njit(cache=True)
+def _schaffer_f6_row(x):
+    r2 = x[0] * x[0] + x[1] * x[1]
+    s = math.sin(math.sqrt(r2))
+    d = 1.0 + 0.001 * r2
+    return 0.5 + (s * s - 0.5) / (d * d)
+
+
+@njit(cache=True)
+def _schaffer_f6_batch(X):
+    out = np.empty(X.shape[0])
+    for k in range(X.shape[0]):
+        out[k] = _schaffer_f6_row(X[k])
+    return out
+
+
+@njit(cache=True)
+def _ackley_row(x):
+    n = x.shape[0]
+    s1 = 0.0
+    s2 = 0.0
+    for v in x:
+        s1 += v * v
+        s2 += math.cos(_TWO_PI * v)
+    # -20 exp(-0.2 sqrt(s1/n)) - exp(s2/n) + 20 + e, grouped so that both halves
+    # are >= 0 and exactly 0 at x = 0
+    return 20.0 * (1.0 - math.exp(-0.2 * math.sqrt(s1 / n))) + (_E - math.exp(s2 / n))
+
+
+@njit(cache=True)
+def _ackley_batch(X):
+    out = np.empty(X.shape[0])
+    for k in range(X.shape[0]):
+        out[k] = _ackley_row(X[k])
+    return out
+
+
+@njit(cache=True)
+def _griewank_row(x):
+    s = 0.0
+    p = 1.0
+    for i in range(x.shape[0]):
+        v = x[i]
+        s += v * v
+        p *= math.cos(v / math.sqrt(i + 1.0))
+    return s / 4000.0 + (1.0 - p)
+
+
+@njit(cache=True)
+def _griewank_batch(X):
+    out = np.empty(X.shape[0])
+    for k in range(X.shape[0]):
+        out[k] = _griewank_row(X[k])
+    return out
+
+
+@njit(cache=True)
+def _styblinski_tang_row(x):
+    # (v^4 - 16 v^2 + 5 v) / 2 - _ST_FMIN == (v - m)^2 ((v + m)^2 + 2 m^2 - 16) / 2
+    # with m = _ST_XMIN, a double root of the left-hand side; 2 m^2 - 16 > 0, so
+    # every term is >= 0 in floating point and exactly 0 at v = m.
+    s = 0.0
+    for v in x:
+        a = v - _ST_XMIN
+        b = v + _ST_XMIN
+        s += 0.5 * (a * a) * (b * b + _ST_C)
+    return s
+
+
+@njit(cache=True)
+def _styblinski_tang_batch(X):
+    out = np.empty(X.shape[0])
+    for k in range(X.shape[0]):
+        out[k] = _styblinski_tang_row(X[k])
+    return out
+
+
+@njit(cache=True)
+def _different_powers_exponents(n):
+    e = np.full(n, 2.0)
+    if n > 1:
+        for i in range(n):
+            e[i] = 2.0 + 4.0 * i / (n - 1)
+    return e
+
+
+@njit(cache=True)
+def _powers_sum(x, e):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += abs(x[i]) ** e[i]
+    return s
+
+
+@njit(cache=True)
+def _different_powers_row(x):
+    return _powers_sum(x, _different_powers_exponents(x.shape[0]))
+
+
+@njit(cache=True)
+def _different_powers_batch(X):
+    e = _different_powers_exponents(X.shape[1])
+    out = np.empty(X.shape[0])
+    for k in range(X.shape[0]):
+        out[k] = _powers_sum(X[k], e)
+    return out
+
+
+# -------------------------------------------------------------------------- wrappers
+
+_NO_MAX = 1 << 62
+
+
+def _dimension_error(name, shape, lo, hi):
+    n = shape[-1]
+    if lo == hi:
+        need = f"exactly {lo} coordinates"
+    else:
+        need = f"at least {lo} coordinate{'s' if lo > 1 else ''}"
+    what = "a point" if len(shape) == 1 else "each row (point) of a batch"
+    return ValueError(
+        f"{name}: {what} must have {need}, got {n} (array of shape {shape})"
+    )
+
+
+def _make(name, row, batch, lo, hi, doc):
+    """Build the public wrapper: coerce, check the shape, call the kernel."""
+    asarray = np.asarray
+    f64 = np.float64
+
+    def f(x):
+        x = asarray(x, dtype=f64)
+        nd = x.ndim
+        if nd == 1:
+            if lo <= x.shape[0] <= hi:
+                return row(x)
+        elif nd == 2:
+            if lo <= x.shape[1] <= hi:
+                return batch(x)
+        else:
+            raise ValueError(
+                f"{name}: expected a 1-D point or a 2-D batch of points (one per "
+                f"row), got an array of shape {x.shape}"
+            )
+        raise _dimension_error(name, x.shape, lo, hi)
+
+    f.__name__ = f.__qualname__ = name
+    f.__module__ = __name__
+    f.__doc__ = doc
+    return f
+
+
+_SHAPES = """
+    Parameters
+    ----------
+    x : array_like
+        One point, shape ``(n,)``, or a batch of points, shape ``(m, n)`` (rows are
+        points). Converted to ``float64``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A Python float for one point, else a ``float64`` array of shape ``(m,)``.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not 1-D or 2-D, or its dimension ``n`` is not allowed."""
+
+sphere = _make(
+    "sphere",
+    _sphere_row,
+    _sphere_batch,
+    1,
+    _NO_MAX,
+    """Sphere function ``f(x) = sum_i x_i^2``; minimum 0 at ``x = 0``, any ``n >= 1``.
+"""
+    + _SHAPES,
+)
+
+ellipsoid = _make(
+    "ellipsoid",
+    _ellipsoid_row,
+    _ellipsoid_batch,
+    1,
+    _NO_MAX,
+    """Ellipsoid with condition number 1e6.
+
+    ``f(x) = sum_{i=0}^{n-1} 10^(6 i / (n - 1)) x_i^2`` (``x_0^2`` for ``n = 1``);
+    minimum 0 at ``x = 0``. This is ``cma.ff.elli`` of pycma and the separable
+    ellipsoid of N. Hansen, A. Ostermeier, "Completely derandomized self-adaptation
+    in evolution strategies", Evol. Comput. 9(2), 2001, table 1.
+"""
+    + _SHAPES,
+)
+
+rosenbrock = _make(
+    "rosenbrock",
+    _rosenbrock_row,
+    _rosenbrock_batch,
+    2,
+    _NO_MAX,
+    """Rosenbrock function (the n-dimensional "banana" valley).
+
+    ``f(x) = sum_{i=0}^{n-2} 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2``; minimum 0 at
+    ``x = (1, ..., 1)``. Needs ``n >= 2`` (it is constant 0 for ``n = 1``).
+    Wikipedia, "Test functions for optimization"; H. H. Rosenbrock, Comput. J. 3,
+    1960.
+"""
+    + _SHAPES,
+)
+
+rastrigin = _make(
+    "rastrigin",
+    _rastrigin_row,
+    _rastrigin_batch,
+    1,
+    _NO_MAX,
+    """Rastrigin function.
+
+    ``f(x) = 10 n + sum_i (x_i^2 - 10 cos(2 pi x_i))``, computed as
+    ``sum_i (x_i^2 + 10 (1 - cos(2 pi x_i)))``; minimum 0 at ``x = 0``. Wikipedia,
+    "Test functions for optimization" / "Rastrigin function" (A = 10).
+"""
+    + _SHAPES,
+)
+
+schaffer = _make(
+    "schaffer",
+    _schaffer_row,
+    _schaffer_batch,
+    2,
+    2,
+    """Schaffer function N. 2 (two-dimensional only).
+
+    ``f(x, y) = 0.5 + (sin^2(x^2 - y^2) - 0.5) / (1 + 0.001 (x^2 + y^2))^2``;
+    minimum 0 at ``(0, 0)``. Wikipedia, "Test functions for optimization".
+"""
+    + _SHAPES,
+)
+
+schaffer_f6 = _make(
+    "schaffer_f6",
+    _schaffer_f6_row,
+    _schaffer_f6_batch,
+    2,
+    2,
+    """Schaffer's F6 function (two-dimensional only).
+
+    ``f(x, y) = 0.5 + (sin^2(sqrt(x^2 + y^2)) - 0.5) / (1 + 0.001 (x^2 + y^2))^2``;
+    minimum 0 at ``(0, 0)``, surrounded by concentric ridges. J. D. Schaffer,
+    R. A. Caruana, L. J. Eshelman, R. Das, "A study of control parameters affecting
+    online performance of genetic algorithms for function optimization", ICGA 1989.
+"""
+    + _SHAPES,
+)
+
+ackley = _make(
+    "ackley",
+    _ackley_row,
+    _ackley_batch,
+    1,
+    _NO_MAX,
+    """Ackley function in n dimensions (a = 20, b = 0.2, c = 2 pi).
+
+    ``f(x) = -20 exp(-0.2 sqrt(mean(x_i^2))) - exp(mean(cos(2 pi x_i))) + 20 + e``;
+    minimum 0 at ``x = 0``. Wikipedia, "Test functions for optimization" (the 2-D
+    case) and "Ackley function"; T. Baeck, "Evolutionary Algorithms in Theory and
+    Practice", 1996, section 3.3.
+"""
+    + _SHAPES,
+)
+
+griewank = _make(
+    "griewank",
+    _griewank_row,
+    _griewank_batch,
+    1,
+    _NO_MAX,
+    """Griewank function.
+
+    ``f(x) = 1 + sum_i x_i^2 / 4000 - prod_i cos(x_i / sqrt(i))`` (``i`` from 1);
+    minimum 0 at ``x = 0``. A. O. Griewank, "Generalized descent for global
+    optimization", J. Optim. Theory Appl. 34, 1981; Wikipedia, "Griewank function".
+"""
+    + _SHAPES,
+)
+
+styblinski_tang = _make(
+    "styblinski_tang",
+    _styblinski_tang_row,
+    _styblinski_tang_batch,
+    1,
+    _NO_MAX,
+    """Styblinski-Tang function, shifted so that its minimum value is 0.
+
+    ``f(x) = sum_i (x_i^4 - 16 x_i^2 + 5 x_i) / 2 - n * (-39.16616570377142)``;
+    minimum 0 at ``x_i = -2.903534027771177`` for all ``i``. Computed per coordinate
+    in the factored form ``(x_i - m)^2 ((x_i + m)^2 + 2 m^2 - 16) / 2`` with
+    ``m = -2.903534027771177`` (equal up to rounding, ~1e-14 per coordinate), which is
+    never negative and exactly 0 at the minimizer. Wikipedia, "Test functions for
+    optimization"; M. A. Styblinski, T.-S. Tang, Neural Networks 3(4), 1990.
+"""
+    + _SHAPES,
+)
+
+different_powers = _make(
+    "different_powers",
+    _different_powers_row,
+    _different_powers_batch,
+    1,
+    _NO_MAX,
+    """Sum of different powers.
+
+    ``f(x) = sum_{i=0}^{n-1} |x_i|^(2 + 4 i / (n - 1))`` (``x_0^2`` for ``n = 1``);
+    minimum 0 at ``x = 0``. As in the CMA-ES benchmarks (BBOB f14 without rotation
+    and square root); pycma's ``cma.ff.diffpow`` is the square root of this.
+"""
+    + _SHAPES,
+)
+
+
+# --------------------------------------------------------------------------- optima
+
+
+def _check_dim(name, n, lo, hi=_NO_MAX):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"{name}: the dimension must be an int, got {n!r}")
+    n = int(n)
+    if not lo <= n <= hi:
+        need = f"exactly {lo}" if lo == hi else f"at least {lo}"
+        raise ValueError(f"{name}: the dimension must be {need}, got {n}")
+    return n
+
+
+def _zeros_optimum(name, lo=1):
+    def optimum(n):
+        return np.zeros(_check_dim(name, n, lo))
+
+    optimum.__qualname__ = optimum.__name__ = f"{name}_optimum"
+    return optimum
+
+
+def _rosenbrock_optimum(n):
+    return np.ones(_check_dim("rosenbrock", n, 2))
+
+
+def _schaffer_optimum(n=2):
+    return np.zeros(_check_dim("schaffer", n, 2, 2))
+
+
+def _schaffer_f6_optimum(n=2):
+    return np.zeros(_check_dim("schaffer_f6", n, 2, 2))
+
+
+def _styblinski_tang_optimum(n):
+    return np.full(_check_dim("styblinski_tang", n, 1), _ST_XMIN)
+
+
+#: ``OPTIMA[name](n)`` -> a global minimizer (float64 array of length ``n``) of the
+#: function ``name``; its value there is 0. The Schaffer functions accept only
+#: ``n = 2`` (their default); ``rosenbrock`` needs ``n >= 2``.
+OPTIMA = {
+    "sphere": _zeros_optimum("sphere"),
+    "ellipsoid": _zeros_optimum("ellipsoid"),
+    "rosenbrock": _rosenbrock_optimum,
+    "rastrigin": _zeros_optimum("rastrigin"),
+    "schaffer": _schaffer_optimum,
+    "schaffer_f6": _schaffer_f6_optimum,
+    "ackley": _zeros_optimum("ackley"),
+    "griewank": _zeros_optimum("griewank"),
+    "styblinski_tang": _styblinski_tang_optimum,
+    "different_powers": _zeros_optimum("different_powers"),
+}
+
+#: Names of all test functions, in a fixed order.
+ALL = tuple(OPTIMA)
+
+#: ``FUNCTIONS[name]`` -> the function.
+FUNCTIONS = {
+    "sphere": sphere,
+    "ellipsoid": ellipsoid,
+    "rosenbrock": rosenbrock,
+    "rastrigin": rastrigin,
+    "schaffer": schaffer,
+    "schaffer_f6": schaffer_f6,
+    "ackley": ackley,
+    "griewank": griewank,
+    "styblinski_tang": styblinski_tang,
+    "different_powers": different_powers,
+}
+
+#: ``DIMS[name]`` -> ``(min_dim, max_dim)``, ``max_dim`` None where unbounded.
+DIMS = {name: (1, None) for name in ALL}
+DIMS["rosenbrock"] = (2, None)
+DIMS["schaffer"] = (2, 2)
+DIMS["schaffer_f6"] = (2, 2)

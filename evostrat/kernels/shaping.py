@@ -1,0 +1,423 @@
+"""Fitness shaping and recombination kernels (pure numba, no strategy state).
+
+Conventions, shared by every kernel here:
+
+* Fitness vectors ``f`` are 1-D ``float64`` in the *minimization* sense: lower is
+  better. (The strategy base negates fitness where ``maximize=True`` and turns NaN
+  into ``+inf`` before a strategy sees it.)
+* ``order`` is the permutation that sorts ``f`` best first (``argsort``); ``ranks``
+  is its inverse: ``ranks(f)[i]`` is the 0-based rank of individual ``i``, 0 = best.
+* Ties are broken by index (stable sort): of two equal fitness values, the one with
+  the lower index gets the better rank. This is simple and deterministic; ties are
+  *not* averaged.
+* ``+inf`` ranks after every finite value, ``-inf`` before; NaN is treated exactly
+  like ``+inf``. Every shaping output (ranks, utilities, z-scores) is finite for any
+  input, including ``±inf`` and NaN.
+* Utilities are "larger is better": the best individual gets the largest utility.
+  ``centered_rank_utilities`` and ``zscores`` are indexed by individual;
+  ``log_rank_weights`` and ``nes_utilities`` are indexed by rank (entry 0 belongs to
+  the best individual) and pair with ``order``, e.g.
+  ``weighted_recombination(X, argsort(f), log_rank_weights(len(f)))``.
+* ``zscores`` keeps the sign of the fitness (lower fitness, lower z-score); negate it
+  to use it as a utility.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "argsort",
+    "centered_rank_utilities",
+    "log_rank_weights",
+    "mueff",
+    "nes_utilities",
+    "rank_mu_update",
+    "rank_one_update",
+    "ranks",
+    "weighted_recombination",
+    "zscores",
+]
+
+
+@njit(cache=True)
+def argsort(f):
+    """Indices that sort a fitness vector best (lowest) first, stably.
+
+    Parameters
+    ----------
+    f : ndarray of float64, shape (n,)
+        Fitness values, minimization sense.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+        ``order`` with ``f[order[0]]`` the best value. Ties keep index order; NaN is
+        treated as ``+inf`` (so it sorts last, tied with ``+inf`` by index).
+    """
+    n = f.shape[0]
+    key = np.empty(n)
+    for i in range(n):
+        v = f[i]
+        key[i] = np.inf if math.isnan(v) else v
+    return np.argsort(key, kind="mergesort")
+
+
+@njit(cache=True)
+def ranks(f):
+    """0-based ranks of a fitness vector, 0 for the best (lowest) value.
+
+    Parameters
+    ----------
+    f : ndarray of float64, shape (n,)
+        Fitness values, minimization sense. ``±inf`` allowed; NaN counts as ``+inf``.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+        A permutation of ``0 .. n-1``: ``ranks(f)[i]`` is the position of individual
+        ``i`` in :func:`argsort` order. Ties are broken by index (the lower index
+        gets the lower rank), so the result is deterministic and never tied.
+    """
+    order = argsort(f)
+    n = order.shape[0]
+    r = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        r[order[k]] = k
+    return r
+
+
+@njit(cache=True)
+def centered_rank_utilities(f):
+    """Centered-rank utilities, best individual ``+0.5``, worst ``-0.5``.
+
+    The fitness shaping of OpenAI-ES (T. Salimans, J. Ho, X. Chen, S. Sidor,
+    I. Sutskever, "Evolution Strategies as a Scalable Alternative to Reinforcement
+    Learning", arXiv:1703.03864, 2017, section 2.1 and their ``compute_centered_ranks``)
+    for a *minimized* fitness: the utilities are the ranks scaled linearly to
+    ``[-0.5, 0.5]`` with the *lowest* fitness at ``+0.5``, i.e. Salimans' centered
+    ranks of the reward ``-f``.
+
+    Parameters
+    ----------
+    f : ndarray of float64, shape (n,)
+        Fitness values, minimization sense. ``±inf`` allowed; NaN counts as ``+inf``.
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+        ``u[i] = 0.5 - ranks(f)[i] / (n - 1)`` (all 0 for ``n = 1``), indexed by
+        individual. The values are evenly spaced, sum to 0 and are larger for
+        better individuals; ties are broken by index as in :func:`ranks`.
+    """
+    r = ranks(f)
+    n = r.shape[0]
+    u = np.zeros(n)
+    if n > 1:
+        m = n - 1
+        for i in range(n):
+            # (m - 2 r) / (2 m): exactly antisymmetric between rank k and m - k
+            u[i] = (m - 2.0 * r[i]) / (2.0 * m)
+    return u
+
+
+@njit(cache=True)
+def log_rank_weights(popsize, mu=None):
+    """CMA-ES positive recombination weights, indexed by rank.
+
+    N. Hansen, "The CMA Evolution Strategy: A Tutorial", arXiv:1604.00772, 2016,
+    eq. (49): ``w'_i = ln((lambda + 1) / 2) - ln i`` for ``i = 1 .. mu``, normalized
+    to sum to 1.
+
+    Parameters
+    ----------
+    popsize : int
+        Population size ``lambda >= 1``.
+    mu : int, optional
+        Number of parents, ``1 <= mu <= (popsize + 1) // 2``; default
+        ``max(1, popsize // 2)``.
+
+    Returns
+    -------
+    ndarray of float64, shape (mu,)
+        ``w[k]`` is the weight of the ``k``-th best individual (``k = 0`` best):
+        non-increasing, non-negative, summing to 1. All are positive except the
+        last, which is 0 when ``popsize`` is odd and ``mu = (popsize + 1) // 2``.
+        ``mu = 1`` gives ``[1.0]``.
+
+    Raises
+    ------
+    ValueError
+        If ``popsize < 1`` or ``mu`` is out of range.
+    """
+    if popsize < 1:
+        raise ValueError("log_rank_weights: popsize must be >= 1")
+    if mu is None:
+        m = max(1, popsize // 2)
+    else:
+        m = mu
+    if m < 1 or m > (popsize + 1) // 2:
+        raise ValueError("log_rank_weights: mu must be in [1, (popsize + 1) // 2]")
+    w = np.empty(m)
+    if m == 1:
+        w[0] = 1.0
+        return w
+    top = math.log((popsize + 1) / 2.0)
+    s = 0.0
+    for i in range(m):
+        w[i] = top - math.log(i + 1.0)
+        s += w[i]
+    for i in range(m):
+        w[i] /= s
+    return w
+
+
+@njit(cache=True)
+def nes_utilities(popsize):
+    """NES rank-based utilities, indexed by rank, summing to 0.
+
+    D. Wierstra, T. Schaul, T. Glasmachers, Y. Sun, J. Peters, J. Schmidhuber,
+    "Natural Evolution Strategies", JMLR 15, 2014, section 3.1:
+    ``u_k = max(0, ln(lambda/2 + 1) - ln k) / sum_j max(0, ln(lambda/2 + 1) - ln j)
+    - 1/lambda`` for ranks ``k = 1 .. lambda`` (1 = best).
+
+    Parameters
+    ----------
+    popsize : int
+        Population size ``lambda >= 1``.
+
+    Returns
+    -------
+    ndarray of float64, shape (popsize,)
+        ``u[k]`` is the utility of the ``k``-th best individual (``k = 0`` best):
+        non-increasing, summing to 0 (to rounding). Pair with :func:`argsort`, or
+        index with :func:`ranks` (``u[ranks(f)]``) to get per-individual values.
+
+    Raises
+    ------
+    ValueError
+        If ``popsize < 1``.
+    """
+    if popsize < 1:
+        raise ValueError("nes_utilities: popsize must be >= 1")
+    top = math.log(popsize / 2.0 + 1.0)
+    u = np.empty(popsize)
+    s = 0.0
+    for k in range(popsize):
+        u[k] = max(0.0, top - math.log(k + 1.0))
+        s += u[k]
+    # s >= ln(lambda/2 + 1) > 0 (the k = 1 term)
+    inv = 1.0 / popsize
+    for k in range(popsize):
+        u[k] = u[k] / s - inv
+    return u
+
+
+@njit(cache=True)
+def zscores(f):
+    """Standardized fitness ``(f - mean) / std``, finite for any input.
+
+    Policy for awkward inputs: ``+inf`` and NaN are replaced by the largest finite
+    value of ``f``, ``-inf`` by the smallest (so they tie with the worst / best
+    finite individual), then the vector is standardized with the population
+    standard deviation (``ddof = 0``). If ``f`` has no finite value, or all values
+    are equal after the replacement (including ``n = 1``), the result is all zeros.
+    Values near the float64 range do not overflow, and values a few ulps apart are
+    not lost to cancellation (the vector is first mapped affinely onto ``[0, 1]``;
+    z-scores are invariant under that map).
+
+    Parameters
+    ----------
+    f : ndarray of float64, shape (n,)
+        Fitness values, minimization sense.
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+        Finite z-scores, same order and sign as ``f`` (lower fitness, lower
+        z-score; negate for a utility). Mean 0 and standard deviation 1 unless all
+        zeros.
+    """
+    n = f.shape[0]
+    z = np.zeros(n)
+    lo = np.inf
+    hi = -np.inf
+    for i in range(n):
+        v = f[i]
+        if math.isfinite(v):
+            lo = min(lo, v)
+            hi = max(hi, v)
+    if not lo < hi:  # no finite value, or a constant vector
+        return z
+    # Map the clipped values affinely onto [0, 1] first (z-scores are invariant
+    # under it): no overflow near the float64 range, and no cancellation against a
+    # large common offset when the values are close together.
+    span = hi - lo
+    half = not math.isfinite(span)
+    if half:
+        span = 0.5 * hi - 0.5 * lo
+    for i in range(n):
+        v = f[i]
+        if math.isnan(v) or v > hi:
+            v = hi
+        elif v < lo:
+            v = lo
+        if half:
+            z[i] = (0.5 * v - 0.5 * lo) / span
+        else:
+            z[i] = (v - lo) / span
+    mean = 0.0
+    for i in range(n):
+        mean += z[i]
+    mean /= n
+    var = 0.0
+    for i in range(n):
+        z[i] -= mean
+        var += z[i] * z[i]
+    std = math.sqrt(var / n)
+    if not std > 0.0:  # cannot happen when lo < hi; kept as a guard
+        return np.zeros(n)
+    for i in range(n):
+        z[i] /= std
+    return z
+
+
+@njit(cache=True)
+def _check_order(order, nrows, nweights):
+    if order.shape[0] < nweights:
+        raise ValueError("fewer indices in order than weights")
+    for k in range(nweights):
+        if order[k] < 0 or order[k] >= nrows:
+            raise ValueError("an index in order is out of range")
+
+
+@njit(cache=True)
+def weighted_recombination(X, order, weights):
+    """Weighted sum of the best rows: ``sum_k weights[k] * X[order[k]]``.
+
+    The recombination of CMA-ES and NES (Hansen 2016, eq. (39): the new mean is the
+    weighted mean of the ``mu`` best points; with ``Y`` in place of ``X`` it is the
+    weighted step ``<y>_w``).
+
+    Parameters
+    ----------
+    X : ndarray of float64, shape (popsize, dim)
+        The population (or its steps), one individual per row.
+    order : ndarray of int, shape (>= len(weights),)
+        Row indices, best first (e.g. ``argsort(f)``); only the first
+        ``len(weights)`` are used.
+    weights : ndarray of float64, shape (mu,)
+        Rank-indexed weights (e.g. ``log_rank_weights``), any sign.
+
+    Returns
+    -------
+    ndarray of float64, shape (dim,)
+
+    Raises
+    ------
+    ValueError
+        If ``order`` is shorter than ``weights`` or holds an index outside
+        ``[0, popsize)``.
+    """
+    mu = weights.shape[0]
+    _check_order(order, X.shape[0], mu)
+    dim = X.shape[1]
+    out = np.zeros(dim)
+    for k in range(mu):
+        w = weights[k]
+        row = X[order[k]]
+        for j in range(dim):
+            out[j] += w * row[j]
+    return out
+
+
+@njit(cache=True)
+def rank_mu_update(Y, order, weights):
+    """Rank-mu matrix ``sum_k weights[k] y_{order[k]} y_{order[k]}^T``.
+
+    Hansen 2016, eq. (30) (the ``c_mu`` term of eq. (47)), with
+    ``y_i = (x_i - m) / sigma``. Negative weights (active CMA) are allowed.
+
+    Parameters
+    ----------
+    Y : ndarray of float64, shape (popsize, dim)
+        Steps ``y_i``, one per row.
+    order : ndarray of int, shape (>= len(weights),)
+        Row indices, best first; only the first ``len(weights)`` are used.
+    weights : ndarray of float64, shape (mu,)
+        Rank-indexed weights.
+
+    Returns
+    -------
+    ndarray of float64, shape (dim, dim)
+        Exactly symmetric.
+
+    Raises
+    ------
+    ValueError
+        As :func:`weighted_recombination`.
+    """
+    mu = weights.shape[0]
+    _check_order(order, Y.shape[0], mu)
+    dim = Y.shape[1]
+    C = np.zeros((dim, dim))
+    for k in range(mu):
+        w = weights[k]
+        y = Y[order[k]]
+        for i in range(dim):
+            a = w * y[i]
+            for j in range(i, dim):
+                C[i, j] += a * y[j]
+    for i in range(dim):
+        for j in range(i):
+            C[i, j] = C[j, i]
+    return C
+
+
+@njit(cache=True)
+def rank_one_update(p):
+    """Rank-one matrix ``p p^T`` (Hansen 2016, eq. (47), the ``c_1`` term).
+
+    Parameters
+    ----------
+    p : ndarray of float64, shape (dim,)
+        Evolution path ``p_c``.
+
+    Returns
+    -------
+    ndarray of float64, shape (dim, dim)
+        The outer product, exactly symmetric.
+    """
+    n = p.shape[0]
+    C = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            C[i, j] = p[i] * p[j]
+    return C
+
+
+@njit(cache=True)
+def mueff(weights):
+    """Variance-effective selection mass ``(sum w)^2 / sum w^2`` (Hansen 2016, eq. 8).
+
+    Parameters
+    ----------
+    weights : ndarray of float64, shape (mu,)
+        Positive recombination weights (e.g. ``log_rank_weights``).
+
+    Returns
+    -------
+    float
+        In ``[1, mu]`` for positive weights; 0 for an all-zero or empty vector.
+    """
+    s = 0.0
+    s2 = 0.0
+    for w in weights:
+        s += w
+        s2 += w * w
+    if s2 == 0.0:
+        return 0.0
+    return s * s / s2
