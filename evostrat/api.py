@@ -1,0 +1,432 @@
+"""``evostrat.fmin``: one call to optimize, with IPOP/BIPOP restarts.
+
+The restart schemes follow
+
+* IPOP: A. Auger, N. Hansen, "A Restart CMA Evolution Strategy With Increasing
+  Population Size", CEC 2005, section 2: after each run the population size is
+  multiplied by 2 (``incpopsize``) and the strategy starts again from ``x0``.
+* BIPOP: N. Hansen, "Benchmarking a BI-Population CMA-ES on the BBOB-2009 Function
+  Testbed", GECCO 2009, section 2: two interlaced regimes, one with increasing
+  (doubled) population size, one with small random population sizes and step sizes
+  ``sigma0 * 10**(-2 U)``; the next run uses the regime that has spent fewer
+  evaluations so far.
+
+Bookkeeping follows pycma's ``cma.fmin2(..., restarts=N, bipop=...)``: the first run
+counts towards the small-population budget, ``restarts`` bounds the number of
+large-population restarts (small-population runs come on top), a small run gets at
+most half the evaluations spent in large runs, and every run starts from the same
+``x0`` unless ``x0`` is a callable.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from evostrat.result import Result
+from evostrat.strategies import REGISTRY, get_strategy
+
+__all__ = ["FminResult", "RunInfo", "fmin"]
+
+#: factor of the population size from one large-population run to the next
+INCPOPSIZE = 2
+#: stop options that ``fmin`` applies to the whole run (aliases -> option name)
+_GLOBAL_ALIASES = {"maxfevals": "max_evals", "ftarget": "target"}
+#: ``SeedSequence`` spawn-key tags: run seeds and the restart scheme's own draws
+_TAG_RUN_SEED = 0
+_TAG_RESTART_DRAWS = 1
+
+
+class RunInfo(NamedTuple):
+    """What one run (the first or a restart) of ``fmin`` did.
+
+    Attributes
+    ----------
+    popsize : int
+        Population size of the run.
+    evals : int
+        Evaluations the run spent.
+    fbest : float
+        Best fitness of the run, in the user's sense (NaN if it evaluated nothing).
+    stop : dict
+        The stop criteria that ended the run.
+    regime : str
+        ``"first"``, ``"large"`` (increasing population) or ``"small"`` (BIPOP's
+        small-population regime).
+    sigma0 : float or ndarray
+        Initial step size of the run.
+    seed : int
+        Seed of the run's strategy (it repeats the run on its own).
+    """
+
+    popsize: int
+    evals: int
+    fbest: float
+    stop: dict[str, Any]
+    regime: str
+    sigma0: float | np.ndarray
+    seed: int
+
+
+class FminResult(Result):
+    """``Result(xbest, fbest, evals, generations, xmean, stds, stop)`` of ``fmin``.
+
+    The same 7-field named tuple as :class:`~evostrat.result.Result` (it unpacks
+    the same way): ``xbest``/``fbest`` are the best over all runs, ``evals`` and
+    ``generations`` the totals over all runs, ``xmean``, ``stds`` and ``stop`` those
+    of the last run. Three read-only attributes say more:
+
+    Attributes
+    ----------
+    restarts : int
+        Number of restarts that ran (``len(runs) - 1``).
+    runs : tuple of RunInfo
+        One entry per run, in order.
+    seed : int
+        The seed of the whole call (the one drawn where ``seed=None``).
+    """
+
+    def __new__(
+        cls,
+        result: Result,
+        runs: Sequence[RunInfo] = (),
+        seed: int | None = None,
+    ) -> FminResult:
+        self = super().__new__(cls, *result)
+        self.__dict__["_runs"] = tuple(runs)
+        self.__dict__["_seed"] = seed
+        return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"FminResult is read-only; cannot set {name!r}")
+
+    def __getnewargs__(self) -> tuple:
+        return (Result(*self), self.runs, self.seed)
+
+    def __reduce__(self) -> tuple:
+        return (type(self), self.__getnewargs__())
+
+    def __reduce_ex__(self, protocol: int) -> tuple:
+        return self.__reduce__()
+
+    def _replace(self, **fields: Any) -> FminResult:
+        return FminResult(Result(*self)._replace(**fields), self.runs, self.seed)
+
+    @property
+    def restarts(self) -> int:
+        """Number of restarts that ran after the first run."""
+        return max(0, len(self.runs) - 1)
+
+    @property
+    def runs(self) -> tuple[RunInfo, ...]:
+        """Per-run :class:`RunInfo` (popsize, evals, fbest, stop, ...), in order."""
+        return self.__dict__.get("_runs", ())
+
+    @property
+    def seed(self) -> int | None:
+        """The seed of the whole ``fmin`` call."""
+        return self.__dict__.get("_seed")
+
+    def __repr__(self) -> str:
+        return f"{Result.__repr__(self)[:-1]}, restarts={self.restarts})"
+
+
+def _check_count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a non-negative integer, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return int(value)
+
+
+def _resolve_strategy(strategy: Any) -> type:
+    from evostrat.strategies.base import Strategy
+
+    if isinstance(strategy, type) and issubclass(strategy, Strategy):
+        return strategy
+    if not isinstance(strategy, str):
+        raise TypeError(
+            "strategy must be a name such as 'cmaes' or a Strategy subclass, "
+            f"got {strategy!r}"
+        )
+    if strategy.lower() not in REGISTRY:
+        raise ValueError(
+            f"unknown strategy {strategy!r}; choose one of {', '.join(REGISTRY)}"
+        )
+    return get_strategy(strategy)
+
+
+def _run_seed(seed: int, run: int) -> int:
+    """Seed of run ``run`` (0: the user's seed itself), a 63-bit integer."""
+    if run == 0:
+        return seed
+    ss = np.random.SeedSequence(seed, spawn_key=(_TAG_RUN_SEED, run))
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def _restart_rng(seed: int, run: int) -> np.random.Generator:
+    """Generator of the restart scheme's own draws for run ``run`` (BIPOP, x0)."""
+    return np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(_TAG_RESTART_DRAWS, run))
+    )
+
+
+def _initial_point(x0: Any, generator: np.random.Generator) -> Any:
+    """``x0`` itself, or ``x0(generator)`` / ``x0()`` where ``x0`` is callable."""
+    if not callable(x0):
+        return x0
+    try:
+        n_args = len(
+            [
+                p
+                for p in inspect.signature(x0).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                and p.default is p.empty
+            ]
+        )
+    except (TypeError, ValueError):  # builtins without a signature
+        n_args = 0
+    return x0(generator) if n_args >= 1 else x0()
+
+
+def _global_options(cls: type, options: dict[str, Any]) -> dict[str, Any]:
+    """Pop ``max_evals`` and ``target`` (or their aliases) out of ``options``."""
+    known = set(getattr(cls, "_options", {}))
+    out: dict[str, Any] = {"max_evals": None, "target": None}
+    for name in ("max_evals", "target"):
+        if name in options:
+            out[name] = options.pop(name)
+    for alias, name in _GLOBAL_ALIASES.items():
+        if alias in options and alias in known:
+            if out[name] is not None:
+                raise ValueError(f"give either {name} or its alias {alias}, not both")
+            out[name] = options.pop(alias)
+    if out["max_evals"] is not None:
+        value = out["max_evals"]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 1e5 as pycma users write it
+        out["max_evals"] = _check_count("max_evals", value)
+    target = out["target"]
+    if target is not None and (
+        isinstance(target, bool) or not isinstance(target, numbers.Real)
+    ):
+        raise TypeError(f"target must be a real number, got {target!r}")
+    return out
+
+
+def fmin(
+    f: Callable,
+    x0: Sequence[float] | np.ndarray | Callable,
+    sigma0: float | Sequence[float] | np.ndarray,
+    strategy: str | type = "cmaes",
+    restarts: int = 0,
+    seed: int | None = None,
+    evaluator: Any = None,
+    restart_strategy: str = "ipop",
+    vectorized: bool = False,
+    maximize: bool = False,
+    popsize: int | None = None,
+    **options: Any,
+) -> FminResult:
+    """Minimize (or maximize) ``f`` with a strategy, restarting it IPOP/BIPOP-style.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> float``; with ``vectorized=True``, ``f(X) -> array`` on blocks of
+        rows.
+    x0 : array_like or callable
+        Initial mean. A callable is called before every run, as ``x0(generator)``
+        with a ``numpy.random.Generator`` derived from ``seed`` (reproducible) or
+        as ``x0()`` if it takes no argument (as in pycma), so each run may start
+        elsewhere.
+    sigma0 : float or array_like
+        Initial step size (BIPOP's small-population runs scale it by
+        ``10**(-2 U)``, ``U ~ U(0, 1)``).
+    strategy : str or Strategy subclass
+        Lower-case strategy name (``"cmaes"``, ``"sepcmaes"``, ``"pepg"``,
+        ``"snes"``, ``"xnes"``, ``"openes"``, ``"simplees"``, ``"simplega"``).
+    restarts : int
+        Maximal number of restarts after the first run. Under BIPOP it bounds the
+        large-population restarts (as in pycma); small-population runs come on top.
+        Restarts stop early once ``target`` is reached or ``max_evals`` is spent.
+    seed : int, optional
+        Seed of the whole call; run ``r > 0`` uses a seed derived from it
+        (``numpy.random.SeedSequence(seed, spawn_key=(0, r))``), so one seed gives
+        one trajectory. Drawn once from the OS when None (see ``result.seed``).
+    evaluator : evaluator, optional
+        Shared by all runs (``SerialEvaluator`` when None); its ``stats`` add up.
+    restart_strategy : {"ipop", "bipop"}
+        IPOP (Auger & Hansen 2005) doubles the population size at each restart;
+        BIPOP (Hansen 2009) interlaces that regime with small-population runs.
+    vectorized : bool
+        Whether ``f`` takes a 2-D block of rows.
+    maximize : bool
+        Treat ``f`` as a reward to maximize (``target`` and ``fbest`` in that sense).
+    popsize : int, optional
+        Population size of the first run (the strategy's default when None).
+    **options
+        Strategy options. ``max_evals`` and ``target`` (and pycma's aliases
+        ``maxfevals`` and ``ftarget`` where the strategy has them) apply to the
+        whole call, restarts included; every other option, e.g.
+        ``max_generations``, applies to each run.
+
+    Returns
+    -------
+    FminResult
+        ``Result(xbest, fbest, evals, generations, xmean, stds, stop)``: the best
+        over all runs, total evaluations and generations, and the last run's mean,
+        stds and stop criteria; plus ``restarts`` (restarts that ran), ``runs``
+        (per-run :class:`RunInfo`) and ``seed``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Unknown strategy (the message lists the valid names), unknown option,
+        ``restart_strategy`` not ``"ipop"``/``"bipop"``, negative ``restarts``, or
+        a bad ``x0``/``sigma0``/``popsize`` (checked before ``f`` is ever called).
+    """
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {f!r}")
+    cls = _resolve_strategy(strategy)
+    restarts = _check_count("restarts", restarts)
+    if restart_strategy not in ("ipop", "bipop"):
+        raise ValueError(
+            f"restart_strategy must be 'ipop' or 'bipop', got {restart_strategy!r}"
+        )
+    budget = _global_options(cls, options)
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy) % (1 << 63)
+    seed = _check_count("seed", seed)
+    if evaluator is None:
+        from evostrat.evaluators import SerialEvaluator
+
+        evaluator = SerialEvaluator()
+    elif not callable(getattr(evaluator, "evaluate", None)):
+        raise TypeError(
+            f"evaluator must have an evaluate(strategy, f, vectorized) method, got "
+            f"{evaluator!r}"
+        )
+    return _Restarts(
+        f, x0, sigma0, cls, restarts, seed, evaluator, restart_strategy == "bipop",
+        vectorized, maximize, popsize, budget, options,
+    ).run()  # fmt: skip
+
+
+class _Restarts:
+    """The restart loop of :func:`fmin` (one instance per call)."""
+
+    def __init__(
+        self, f, x0, sigma0, cls, restarts, seed, evaluator, bipop, vectorized,
+        maximize, popsize, budget, options,
+    ) -> None:  # fmt: skip
+        self.f, self.x0, self.sigma0, self.cls = f, x0, sigma0, cls
+        self.restarts, self.seed, self.evaluator = restarts, seed, evaluator
+        self.bipop, self.vectorized, self.maximize = bipop, vectorized, maximize
+        self.popsize, self.options = popsize, options
+        self.max_evals, self.target = budget["max_evals"], budget["target"]
+        self.runs: list[RunInfo] = []
+        self.evals = 0
+        self.generations = 0
+        self.best: tuple[float, np.ndarray | None, float] = (math.inf, None, math.nan)
+        self.popsize0 = 0
+        self.max_generations0 = 0
+        self.large_restarts = 0  # large-population restarts so far
+        self.small_evals = 0  # evaluations spent by the small regime (+ first run)
+        self.large_evals = 0
+
+    def _build(self, run: int, regime: str, generator: np.random.Generator) -> Any:
+        """The strategy of run ``run`` (popsize, sigma0, budget set by ``regime``)."""
+        sigma0 = self.sigma0
+        if regime == "first":
+            popsize = self.popsize
+        elif regime == "large":
+            popsize = self.popsize0 * INCPOPSIZE**self.large_restarts
+        else:  # small: Hansen 2009, section 2; pycma's fmin2 bookkeeping
+            sigma0 = np.asarray(sigma0, dtype=np.float64) * 0.01 ** generator.uniform()
+            if sigma0.ndim == 0:
+                sigma0 = float(sigma0)
+            multiplier = INCPOPSIZE**self.large_restarts
+            popsize = int(self.popsize0 * multiplier ** (generator.uniform() ** 2))
+            popsize = max(popsize, self.cls._min_popsize)
+        options = dict(self.options)
+        if self.max_evals is not None:
+            options["max_evals"] = max(0, self.max_evals - self.evals)
+        if self.target is not None:
+            options["target"] = self.target
+        seed = _run_seed(self.seed, run)
+        x0 = _initial_point(self.x0, generator)
+        opt = self.cls(
+            x0, sigma0, popsize=popsize, seed=seed, maximize=self.maximize, **options
+        )
+        if regime == "first":
+            self.popsize0 = opt.popsize
+            self.max_generations0 = opt.options["max_generations"]
+        elif regime == "small":
+            cap = max(1, int(0.5 * self.large_evals / opt.popsize))
+            opt.options["max_generations"] = min(
+                self.max_generations0, opt.options["max_generations"], cap
+            )
+        return opt, sigma0, seed
+
+    def _next_regime(self, run: int) -> str | None:
+        """Regime of run ``run``, or None when no restart is left."""
+        if run == 0:
+            return "first"
+        if self.large_restarts >= self.restarts:
+            return None  # as pycma: no small-population run after the last large one
+        if self.bipop and self.large_evals > 0 and self.small_evals < self.large_evals:
+            return "small"
+        return "large"
+
+    def run(self) -> FminResult:
+        run = 0
+        while True:
+            regime = self._next_regime(run)
+            if regime is None:
+                break
+            if regime == "large":
+                self.large_restarts += 1
+            generator = _restart_rng(self.seed, run)
+            opt, sigma0, seed = self._build(run, regime, generator)
+            res = opt.optimize(self.f, self.evaluator, vectorized=self.vectorized)
+            res = self._record(res, opt.popsize, regime, sigma0, seed)
+            if regime == "large":
+                self.large_evals += res.evals
+            else:
+                self.small_evals += res.evals
+            run += 1
+            if (
+                not res.stop  # interrupted (Ctrl-C) before any criterion was met
+                or "target" in res.stop
+                or (self.max_evals is not None and self.evals >= self.max_evals)
+            ):
+                break
+        return self._result(res)
+
+    def _record(self, res: Result, popsize, regime, sigma0, seed) -> Result:
+        """Add run ``res`` to the totals; returns it with the global ``max_evals``."""
+        if "max_evals" in res.stop:  # the run's cap was the budget left: report the
+            res = res._replace(stop={**res.stop, "max_evals": self.max_evals})  # total
+        self.evals += res.evals
+        self.generations += res.generations
+        self.runs.append(
+            RunInfo(popsize, res.evals, res.fbest, dict(res.stop), regime, sigma0, seed)
+        )
+        if res.xbest is not None:
+            fmin_sense = -res.fbest if self.maximize else res.fbest
+            if self.best[1] is None or fmin_sense < self.best[0]:
+                self.best = (fmin_sense, res.xbest, res.fbest)
+        return res
+
+    def _result(self, last: Result) -> FminResult:
+        _, xbest, fbest = self.best
+        total = last._replace(
+            xbest=xbest, fbest=fbest, evals=self.evals, generations=self.generations
+        )
+        return FminResult(total, self.runs, self.seed)
