@@ -258,7 +258,8 @@ def fmin(
     seed : int, optional
         Seed of the whole call; run ``r > 0`` uses a seed derived from it
         (``numpy.random.SeedSequence(seed, spawn_key=(0, r))``), so one seed gives
-        one trajectory. Drawn once from the OS when None (see ``result.seed``).
+        one trajectory. Drawn once from the OS when None (see ``result.seed``);
+        under an ``MPIEvaluator`` rank 0's draw is broadcast to every rank.
     evaluator : evaluator, optional
         Shared by all runs (``SerialEvaluator`` when None); its ``stats`` add up.
     restart_strategy : {"ipop", "bipop"}
@@ -300,9 +301,6 @@ def fmin(
             f"restart_strategy must be 'ipop' or 'bipop', got {restart_strategy!r}"
         )
     budget = _global_options(cls, options)
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy) % (1 << 63)
-    seed = _check_count("seed", seed)
     if evaluator is None:
         from evostrat.evaluators import SerialEvaluator
 
@@ -312,6 +310,12 @@ def fmin(
             f"evaluator must have an evaluate(strategy, f, vectorized) method, got "
             f"{evaluator!r}"
         )
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy) % (1 << 63)
+        comm = getattr(evaluator, "comm", None)
+        if callable(getattr(comm, "bcast", None)):  # MPI: every rank the same seed
+            seed = comm.bcast(seed, root=0)
+    seed = _check_count("seed", seed)
     return _Restarts(
         f, x0, sigma0, cls, restarts, seed, evaluator, restart_strategy == "bipop",
         vectorized, maximize, popsize, budget, options,
