@@ -1,0 +1,146 @@
+"""MPIEvaluator under real ``mpiexec`` jobs (the scripts are in tests/mpi_scripts).
+
+Each test launches ``mpiexec -n K python tests/mpi_scripts/...``; every rank writes
+what it saw to a file and the test compares the ranks with each other and with a
+serial run made here. These tests need mpi4py and mpiexec (``pip install .[mpi]``
+brings both); they fail, never skip, when those are missing. Deselect them with
+``-m "not mpi"`` on a machine without MPI.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import evostrat
+from evostrat.evaluators.mpi import split_population
+from evostrat.functions import rastrigin, sphere
+from evostrat.strategies import available
+
+SCRIPTS = Path(__file__).resolve().parent / "mpi_scripts"
+sys.path.insert(0, str(SCRIPTS))
+
+import run_checks  # noqa: E402  (the same DIM, SEED, GENERATIONS, make())
+
+pytestmark = pytest.mark.mpi
+
+
+def find_mpiexec() -> str:
+    """``mpiexec`` next to this Python (the mpich wheel), else on PATH; or fail."""
+    if importlib.util.find_spec("mpi4py") is None:
+        pytest.fail("mpi4py is not installed: pip install '.[mpi]' (or -m 'not mpi')")
+    here = Path(sys.executable).parent / "mpiexec"
+    found = str(here) if here.exists() else shutil.which("mpiexec")
+    if found is None:
+        pytest.fail("mpiexec not found: pip install '.[mpi]' (or -m 'not mpi')")
+    return found
+
+
+def mpirun(n: int, script: str, *args: str, timeout: float = 60.0):
+    """Run ``mpiexec -n n python script args`` and return the CompletedProcess."""
+    cmd = [find_mpiexec(), "-n", str(n), sys.executable, str(SCRIPTS / script), *args]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def run_ranks(n: int, mode: str, tmp_path: Path) -> list[dict]:
+    """Run run_checks.py MODE under n ranks; what each rank wrote, by rank."""
+    out = tmp_path / mode
+    proc = mpirun(n, "run_checks.py", mode, str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return [pickle.loads(Path(f"{out}.{r}").read_bytes()) for r in range(n)]
+
+
+def test_split_population_uneven_and_contiguous():
+    for popsize in (1, 2, 7, 8, 16, 33):
+        for size in (1, 2, 3, 4, 5):
+            counts, starts = split_population(popsize, size)
+            assert counts.sum() == popsize
+            assert counts.max() - counts.min() <= 1
+            assert np.array_equal(starts, np.concatenate(([0], np.cumsum(counts)[:-1])))
+    counts, starts = split_population(8, 3)
+    assert counts.tolist() == [3, 3, 2] and starts.tolist() == [0, 3, 6]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [2, 3])
+def test_same_result_as_serial_for_every_strategy(n, tmp_path):
+    ranks = run_ranks(n, "same", tmp_path)
+    names = available()
+    assert names, "no strategy available"
+    mismatches = []
+    for name in names:
+        for vectorized in (False, True):
+            res = run_checks.make(name).optimize(rastrigin, vectorized=vectorized)
+            want = (
+                res.xbest.tobytes(),
+                res.xmean.tobytes(),
+                res.fbest,
+                res.generations,
+            )
+            for r, seen in enumerate(ranks):
+                if seen[name, vectorized] != want:
+                    mismatches.append((name, vectorized, r))
+    assert not mismatches, f"MPI -n {n} differs from serial: {mismatches}"
+    for seen in ranks:
+        assert seen["size"] == n
+        stats = seen["stats"]
+        assert stats["generations"] == 2 * len(names) * run_checks.GENERATIONS
+    # the ranks shared the work: their local evaluations add up to the population
+    total = sum(seen["stats"]["local_evaluations"] for seen in ranks)
+    assert total == ranks[0]["stats"]["evaluations"]
+
+
+@pytest.mark.slow
+def test_bytes_sent_do_not_depend_on_dim(tmp_path):
+    ranks = run_ranks(2, "bytes", tmp_path)
+    counts, _ = split_population(16, 2)
+    for r, seen in enumerate(ranks):
+        small, large = seen[10], seen[100_000]
+        assert small["generations"] == large["generations"] == 2
+        # per generation: this rank's 8 fitness values and one status word, 8 bytes each
+        assert small["bytes_sent"] == large["bytes_sent"] == 2 * 8 * (counts[r] + 1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [2, 3])
+def test_errors_reach_every_rank_and_leave_the_strategy_ready(n, tmp_path):
+    ranks = run_ranks(n, "errors", tmp_path)
+    opt = evostrat.SimpleES(
+        np.full(run_checks.DIM, 1.5), 0.5, seed=run_checks.SEED, max_generations=3
+    )
+    want_after = opt.optimize(sphere).xbest.tobytes()
+    last = opt.popsize - 1
+    for seen in ranks:
+        kind, generation, index, cause = seen["error"]
+        assert (kind, generation, index) == ("EvaluationError", 1, last)
+        assert "ZeroDivisionError: planted failure" in cause
+        assert "Traceback" in cause and "es_objectives.py" in cause
+        assert seen["unchanged"]
+        assert seen["not_real"][0] == "ValueError"
+        assert f"index {last} is not a real number" in seen["not_real"][1]
+        assert seen["shape"][0] == "ValueError" and "shape" in seen["shape"][1]
+        assert seen["after"] == (want_after, 3)
+    # only the failing rank (the last) sent the error text, on top of its fitness
+    base = [seen["stats"]["bytes_sent"] for seen in ranks]
+    assert base[-1] > base[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["raise", "exit"])
+def test_a_failing_rank_ends_the_job(mode):
+    t0 = time.perf_counter()
+    proc = mpirun(2, "abort.py", mode, timeout=60)
+    assert proc.returncode != 0
+    assert time.perf_counter() - t0 < 30
+    if mode == "raise":
+        assert "rank 1 fails on purpose" in proc.stderr
