@@ -1,0 +1,295 @@
+"""The demo of ``evostrat demo``: every strategy on three small problems.
+
+Every strategy present (``evostrat.strategies.available()``) runs on 2-D Rastrigin and
+2-D Schaffer N.2 from ``x0 = (3, 3)`` and on 10-D Rastrigin from ``x0 = (3, ..., 3)``.
+The demo prints a table of the best fitness, the evaluations and the seconds per
+strategy and problem and, when matplotlib is importable, saves the convergence curves
+(best-so-far fitness against evaluations, log scale, one panel per problem, one line
+per strategy) to a PNG.
+
+The per-strategy settings are in :data:`DEMO_SETTINGS`; ``benchmarks/simple_success.py``
+measures how often the SimpleES/SimpleGA settings reach ``f < 1e-2``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: Per-strategy demo settings: ``sigma0``, ``popsize`` (None: the strategy's default)
+#: and constructor options. SimpleES/SimpleGA use estool-style sigma decay: with
+#: sigma0 = 1, popsize 64, decay 0.98 and floor 0.01 they reach f < 1e-2 on 2-D
+#: Rastrigin and Schaffer from (3, 3) within 300 generations in 20 of 20 seeds
+#: (``python benchmarks/simple_success.py``). Strategies not listed run with
+#: :data:`FALLBACK_SETTINGS`.
+DEMO_SETTINGS: dict[str, dict[str, Any]] = {
+    "simplees": {
+        "sigma0": 1.0,
+        "popsize": 64,
+        "options": {"sigma_decay": 0.98, "sigma_limit": 0.01, "elitism": True},
+    },
+    "simplega": {
+        "sigma0": 1.0,
+        "popsize": 64,
+        "options": {"sigma_decay": 0.98, "sigma_limit": 0.01},
+    },
+    "cmaes": {"sigma0": 2.0, "popsize": None, "options": {}},
+    "sepcmaes": {"sigma0": 2.0, "popsize": None, "options": {}},
+    "pepg": {"sigma0": 1.0, "popsize": 64, "options": {}},
+    "snes": {"sigma0": 2.0, "popsize": None, "options": {}},
+    "xnes": {"sigma0": 2.0, "popsize": None, "options": {}},
+    "openes": {"sigma0": 0.5, "popsize": 64, "options": {"learning_rate": 0.05}},
+}
+FALLBACK_SETTINGS: dict[str, Any] = {"sigma0": 1.0, "popsize": None, "options": {}}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One demo problem: a test function, its dimension, start and budget."""
+
+    function: str
+    dim: int
+    x0: float = 3.0
+    generations: int = 300
+
+    @property
+    def label(self) -> str:
+        return f"{self.function} {self.dim}-D"
+
+
+#: The three demo problems (full budget); ``quick`` shortens the budgets.
+PROBLEMS: tuple[Problem, ...] = (
+    Problem("rastrigin", 2, generations=300),
+    Problem("schaffer", 2, generations=300),
+    Problem("rastrigin", 10, generations=1000),
+)
+QUICK_GENERATIONS = {2: 60, 10: 100}
+
+#: Runs stop once the best fitness reaches this value (every function's minimum is 0).
+TARGET = 1e-10
+
+
+@dataclass
+class Run:
+    """What one strategy did on one problem."""
+
+    strategy: str
+    problem: str
+    fbest: float
+    evals: int
+    seconds: float
+    stop: dict[str, Any]
+    curve_evals: list[int] = field(default_factory=list)
+    curve_fbest: list[float] = field(default_factory=list)
+
+
+def settings_for(name: str) -> dict[str, Any]:
+    """The demo settings of strategy ``name`` (a copy; fallback for unknown names)."""
+    base = DEMO_SETTINGS.get(name, FALLBACK_SETTINGS)
+    return {**base, "options": dict(base["options"])}
+
+
+def make_strategy(name: str, x0: Sequence[float], seed: int, **extra: Any) -> Any:
+    """Strategy ``name`` built with its demo settings at ``x0`` (``extra``: options)."""
+    from evostrat.strategies import get_strategy
+
+    s = settings_for(name)
+    options = {**s["options"], **extra}
+    cls = get_strategy(name)
+    return cls(np.asarray(x0, dtype=float), s["sigma0"], s["popsize"], seed, **options)
+
+
+def run_one(
+    name: str, problem: Problem, seed: int, generations: int | None = None
+) -> Run:
+    """Run strategy ``name`` on ``problem`` with an ask/tell loop, recording the curve."""
+    from evostrat.functions import FUNCTIONS
+
+    f = FUNCTIONS[problem.function]
+    gens = problem.generations if generations is None else generations
+    opt = make_strategy(
+        name,
+        np.full(problem.dim, problem.x0),
+        seed,
+        max_generations=gens,
+        target=TARGET,
+    )
+    run = Run(name, problem.label, math.inf, 0, 0.0, {})
+    t0 = time.perf_counter()
+    best = math.inf
+    while not opt.stop():
+        X = opt.ask()
+        fitness = f(X)
+        opt.tell(fitness)
+        best = min(best, float(np.min(fitness)))
+        run.curve_evals.append(opt.evals)
+        run.curve_fbest.append(best)
+    run.seconds = time.perf_counter() - t0
+    run.fbest, run.evals, run.stop = best, opt.evals, opt.stop()
+    return run
+
+
+def run_demo(
+    names: Sequence[str] | None = None,
+    seed: int = 1,
+    quick: bool = False,
+    report: Callable[[Run], None] | None = None,
+) -> list[Run]:
+    """Every strategy of ``names`` (default: all available) on every demo problem.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+        Strategy names; ``evostrat.strategies.available()`` when None.
+    seed : int
+        Seed of every run.
+    quick : bool
+        Short budgets (60 generations in 2-D, 100 in 10-D).
+    report : callable, optional
+        Called with each finished :class:`Run` (progress output).
+    """
+    from evostrat.strategies import available
+
+    names = list(available() if names is None else names)
+    runs = []
+    for problem in PROBLEMS:
+        gens = QUICK_GENERATIONS[problem.dim] if quick else problem.generations
+        for name in names:
+            r = run_one(name, problem, seed, gens)
+            runs.append(r)
+            if report is not None:
+                report(r)
+    return runs
+
+
+def format_table(runs: Sequence[Run]) -> str:
+    """A plain-text table: one row per strategy, three columns per problem."""
+    problems = list(dict.fromkeys(r.problem for r in runs))
+    names = list(dict.fromkeys(r.strategy for r in runs))
+    by_key = {(r.strategy, r.problem): r for r in runs}
+    head1 = f"{'':10s}" + "".join(f" | {p:^28s}" for p in problems)
+    head2 = f"{'strategy':10s}" + " | {:>10s} {:>8s} {:>8s}".format(
+        "fbest", "evals", "seconds"
+    ) * len(problems)
+    lines = [head1, head2, "-" * len(head2)]
+    for name in names:
+        cells = []
+        for p in problems:
+            r = by_key.get((name, p))
+            if r is None:
+                cells.append(f" | {'-':>10s} {'-':>8s} {'-':>8s}")
+            else:
+                cells.append(f" | {r.fbest:10.3e} {r.evals:8d} {r.seconds:8.2f}")
+        lines.append(f"{name:10s}" + "".join(cells))
+    return "\n".join(lines)
+
+
+def plot_curves(runs: Sequence[Run], path: str) -> str:
+    """Save the convergence curves to ``path`` (PNG); needs matplotlib.
+
+    One panel per problem, one line per strategy: best-so-far fitness against
+    evaluations on log axes (values below :data:`TARGET` are drawn at ``TARGET``).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    problems = list(dict.fromkeys(r.problem for r in runs))
+    fig = Figure(figsize=(5 * len(problems), 4.2), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(problems), squeeze=False)[0]
+    for ax, problem in zip(axes, problems, strict=True):
+        for r in runs:
+            if r.problem != problem or not r.curve_evals:
+                continue
+            y = np.maximum(np.asarray(r.curve_fbest), TARGET)
+            ax.plot(r.curve_evals, y, label=r.strategy, linewidth=1.4)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(problem)
+        ax.set_xlabel("evaluations")
+        ax.set_ylabel("best fitness so far")
+        ax.grid(True, which="major", alpha=0.3)
+    axes[0].legend(fontsize=8, loc="lower left")
+    fig.suptitle("evostrat demo: convergence (lower is better)")
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def have_matplotlib() -> bool:
+    """Whether matplotlib can be imported."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------ command line
+def add_command(sub: Any, fmt: Any) -> None:
+    """Register ``demo`` on the ``evostrat`` sub-command parser ``sub``."""
+    p = sub.add_parser(
+        "demo",
+        help="every strategy on Rastrigin and Schaffer: table and plot",
+        description="Run every available strategy on 2-D Rastrigin and 2-D "
+        "Schaffer from (3, 3) and on 10-D Rastrigin; print a table of best "
+        "fitness, evaluations and seconds; save the convergence curves.",
+        formatter_class=fmt,
+    )
+    p.add_argument("--seed", type=int, default=1, help="seed of every run")
+    p.add_argument("--quick", action="store_true", help="short budgets (a few seconds)")
+    p.add_argument(
+        "--out", default="evostrat-png", help="PNG of the convergence curves"
+    )
+    p.add_argument("--no-plot", action="store_true", help="do not draw the PNG")
+    p.add_argument("--strategies", help="comma-separated subset, e.g. cmaes,openes")
+    p.set_defaults(handler=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    from evostrat.cli import CommandError
+    from evostrat.strategies import available
+
+    names = available() if args.strategies is None else args.strategies.split(",")
+    unknown = sorted(set(names) - set(available()))
+    if unknown:
+        raise CommandError(
+            f"unknown or missing strategies {unknown}; available: {available()}"
+        )
+    budget = "quick" if args.quick else "full"
+    print(
+        f"evostrat demo ({budget} budget, seed {args.seed}): {', '.join(names)} on "
+        + ", ".join(p.label for p in PROBLEMS),
+        flush=True,
+    )
+    runs: list = []
+
+    def report(r: Any) -> None:
+        runs.append(r)
+        print(
+            f"  {r.problem:15s} {r.strategy:9s} fbest {r.fbest:.3e} "
+            f"evals {r.evals:7d} {r.seconds:6.2f} s",
+            flush=True,
+        )
+
+    interrupted = False
+    try:
+        run_demo(names, seed=args.seed, quick=args.quick, report=report)
+    except KeyboardInterrupt:
+        interrupted = True
+        print("interrupted; results so far:")
+    print()
+    print(format_table(runs))
+    if runs and not args.no_plot:
+        if have_matplotlib():
+            path = plot_curves(runs, args.out)
+            print(f"\nconvergence plot saved to {os.path.abspath(path)}")
+        else:
+            print("\nmatplotlib is not installed: no plot (pip install matplotlib)")
+    return 130 if interrupted else 0

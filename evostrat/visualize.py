@@ -1,0 +1,229 @@
+"""The 2-D pictures of "A Visual Guide to Evolution Strategies" (Ha, 2017).
+
+For one strategy and one 2-D test function, :func:`generation_grid` runs the strategy
+from ``x0`` with its demo settings (:data:`evostrat.demo.DEMO_SETTINGS`) and draws a
+grid of chosen generations: the fitness landscape as a contour image, the population
+of that generation (``ask()``) as dots, its mean as a cross and the global minimizer
+as a star. Needs matplotlib.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+#: Generations shown by default (two rows of four panels).
+DEFAULT_GENERATIONS: tuple[int, ...] = (0, 1, 2, 4, 8, 16, 32, 64)
+
+
+def landscape(
+    function: str, limits: tuple[float, float] = (-5.0, 5.0), points: int = 241
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Grid ``(x, y, f)`` of the 2-D test function ``function`` over a square.
+
+    Parameters
+    ----------
+    function : str
+        A name of :data:`evostrat.functions.FUNCTIONS`.
+    limits : (float, float)
+        Lower and upper bound of both coordinates.
+    points : int
+        Grid points per axis.
+    """
+    from evostrat.functions import FUNCTIONS
+
+    f = FUNCTIONS[function]
+    ticks = np.linspace(limits[0], limits[1], points)
+    xx, yy = np.meshgrid(ticks, ticks)
+    values = np.asarray(f(np.column_stack([xx.ravel(), yy.ravel()])))
+    return xx, yy, values.reshape(xx.shape)
+
+
+def record_generations(
+    strategy: str,
+    function: str,
+    generations: Sequence[int] = DEFAULT_GENERATIONS,
+    x0: Sequence[float] = (3.0, 3.0),
+    seed: int = 1,
+) -> list[tuple[int, np.ndarray, np.ndarray, float]]:
+    """Run ``strategy`` on ``function`` and keep the wanted generations.
+
+    Returns
+    -------
+    list of (generation, population, mean, best fitness so far)
+        Population is ``ask()`` of that generation, mean the distribution mean
+        from which it was drawn.
+    """
+    from evostrat.demo import make_strategy
+    from evostrat.functions import FUNCTIONS
+
+    wanted = sorted({int(g) for g in generations})
+    if not wanted or wanted[0] < 0:
+        raise ValueError(
+            f"generations must be non-negative integers, got {generations}"
+        )
+    f = FUNCTIONS[function]
+    opt = make_strategy(strategy, x0, seed, tolfun=None, tolx=None)
+    frames = []
+    best = np.inf
+    for g in range(wanted[-1] + 1):
+        X = opt.ask()
+        fitness = np.asarray(f(X))
+        if g in wanted:
+            frames.append((g, X, opt.mean.copy(), min(best, float(fitness.min()))))
+        best = min(best, float(fitness.min()))
+        opt.tell(fitness)
+    return frames
+
+
+def generation_grid(
+    strategy: str,
+    function: str,
+    path: str,
+    generations: Sequence[int] = DEFAULT_GENERATIONS,
+    x0: Sequence[float] = (3.0, 3.0),
+    seed: int = 1,
+    limits: tuple[float, float] = (-5.0, 5.0),
+    columns: int = 4,
+) -> str:
+    """Save the grid of generations of ``strategy`` on 2-D ``function`` to ``path``.
+
+    Parameters
+    ----------
+    strategy : str
+        Lower-case strategy name, e.g. ``"cmaes"``.
+    function : str
+        A 2-D capable test function, e.g. ``"schaffer"`` or ``"rastrigin"``.
+    path : str
+        PNG file to write.
+    generations : sequence of int
+        Generations to draw, one panel each.
+    x0 : (float, float)
+        Start of the search.
+    seed : int
+        Seed of the run.
+    limits : (float, float)
+        Square shown in every panel.
+    columns : int
+        Panels per row.
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import LogNorm
+    from matplotlib.figure import Figure
+
+    from evostrat.functions import OPTIMA
+
+    if len(x0) != 2:
+        raise ValueError(f"the pictures are 2-D: x0 must have 2 coordinates, got {x0}")
+    frames = record_generations(strategy, function, generations, x0, seed)
+    xx, yy, values = landscape(function, limits)
+    rows = -(-len(frames) // columns)
+    fig = Figure(figsize=(3.2 * columns, 3.2 * rows + 0.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    floor = max(float(values[values > 0].min()), 1e-6) if np.any(values > 0) else 1e-6
+    norm = LogNorm(vmin=floor, vmax=float(values.max()))
+    optimum = OPTIMA[function](2)
+    for ax, (g, X, mean, best) in zip(axes, frames, strict=False):
+        ax.imshow(
+            np.maximum(values, floor),
+            extent=(*limits, *limits),
+            origin="lower",
+            cmap="viridis_r",
+            norm=norm,
+            interpolation="bilinear",
+        )
+        ax.scatter(X[:, 0], X[:, 1], s=9, c="black", alpha=0.8, linewidths=0)
+        ax.scatter([mean[0]], [mean[1]], s=80, c="red", marker="x", linewidths=2)
+        ax.scatter([optimum[0]], [optimum[1]], s=60, c="white", marker="*")
+        ax.set_xlim(*limits)
+        ax.set_ylim(*limits)
+        ax.set_title(f"generation {g}  best {best:.2g}", fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(frames) :]:
+        ax.set_axis_off()
+    fig.suptitle(
+        f"{strategy} on {function}: population (black), mean (red x), optimum (star)"
+    )
+    fig.savefig(path, dpi=90)
+    return path
+
+
+# ------------------------------------------------------------ command line
+def add_command(sub: Any, fmt: Any) -> None:
+    """Register ``visualize`` on the ``evostrat`` sub-command parser ``sub``."""
+    p = sub.add_parser(
+        "visualize",
+        help="the 2-D visual guide pictures (PNG)",
+        description="Draw a grid of generations of one strategy on 2-D test "
+        "functions: landscape, population, mean.",
+        formatter_class=fmt,
+    )
+    p.add_argument("--strategy", help="strategy name (default cmaes)")
+    p.add_argument(
+        "--function",
+        nargs="+",
+        default=["schaffer", "rastrigin"],
+        help="2-D test functions, one picture each",
+    )
+    p.add_argument(
+        "--generations",
+        default="0,1,2,4,8,16,32,64",
+        help="comma-separated generations, one panel each",
+    )
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--out",
+        default="evostrat-{strategy}-{function}.png",
+        help="PNG path; {strategy} and {function} are filled in",
+    )
+    p.set_defaults(handler=command)
+
+
+def _picture_path(pattern: str, strategy: str, function: str, several: bool) -> str:
+    if "{function}" not in pattern and several:
+        root, ext = os.path.splitext(pattern)
+        pattern = f"{root}-{{function}}{ext or '.png'}"
+    return pattern.format(strategy=strategy, function=function)
+
+
+def command(args: argparse.Namespace) -> int:
+    from evostrat import demo
+    from evostrat.cli import CommandError, check_function
+    from evostrat.functions import DIMS
+    from evostrat.strategies import available
+
+    if not demo.have_matplotlib():
+        raise CommandError("visualize needs matplotlib: pip install matplotlib")
+
+    names = available()
+    strategy = args.strategy or ("cmaes" if "cmaes" in names else names[0])
+    if strategy not in names:
+        raise CommandError(f"unknown strategy {strategy!r}; available: {names}")
+    try:
+        generations = [int(g) for g in args.generations.split(",")]
+    except ValueError:
+        raise CommandError(
+            f"--generations takes comma-separated integers, got {args.generations!r}"
+        ) from None
+    if min(generations) < 0:
+        raise CommandError(f"--generations must be >= 0, got {args.generations!r}")
+    for function in args.function:
+        check_function(function)
+        lo, hi = DIMS[function]
+        if lo > 2 or (hi is not None and hi < 2):
+            raise CommandError(f"{function} has no 2-D version")
+    for function in args.function:
+        path = _picture_path(args.out, strategy, function, len(args.function) > 1)
+        generation_grid(strategy, function, path, generations, seed=args.seed)
+        print(f"{strategy} on {function}: saved {os.path.abspath(path)}")
+    return 0
