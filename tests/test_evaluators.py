@@ -1,0 +1,176 @@
+"""PoolEvaluator (and the evaluator protocol): same results as serial, faults, bytes.
+
+The objectives live in tests/mpi_scripts/es_objectives.py, put on ``sys.path`` here
+so that spawned worker processes (which inherit ``sys.path``) can unpickle them.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import evostrat
+from evostrat.evaluators import Evaluator, PoolEvaluator, SerialEvaluator
+from evostrat.functions import rastrigin, sphere
+from evostrat.strategies import available, get_strategy
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "mpi_scripts"))
+
+from es_objectives import FailOn, Heavy, KillOnce, NotReal, always_die  # noqa: E402
+
+DIM = 5
+SEED = 11
+
+
+def make(name: str, **kw) -> evostrat.Strategy:
+    kw.setdefault("max_generations", 5)
+    return get_strategy(name)(np.full(DIM, 1.5), 0.5, seed=SEED, **kw)
+
+
+def outcome(res) -> tuple:
+    return res.xbest.tobytes(), res.xmean.tobytes(), res.fbest, res.generations
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with PoolEvaluator(2) as ev:
+        yield ev
+
+
+@pytest.mark.parametrize("name", available())
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_pool_same_result_as_serial(pool, name, vectorized):
+    want = outcome(make(name).optimize(rastrigin, vectorized=vectorized))
+    before = dict(pool.stats)
+    got = outcome(make(name).optimize(rastrigin, pool, vectorized=vectorized))
+    assert got == want
+    assert pool.stats["generations"] - before["generations"] == 5
+    assert pool.stats["evaluations"] - before["evaluations"] == 5 * make(name).popsize
+    assert pool.stats["bytes_sent"] > before["bytes_sent"]
+
+
+def test_pool_uneven_chunks_and_order(pool):
+    # popsize 13 over 2 workers: chunks of ceil(13/8) = 2 rows, the last one short
+    opt = evostrat.SimpleES(np.arange(4.0), 1.0, popsize=13, seed=3)
+    fitness = pool.evaluate(opt, sphere)
+    assert fitness == [sphere(x) for x in opt.ask()]
+    assert pool._chunk_rows(32, 10) == 4
+    assert pool._chunk_rows(32, 10**7) == 1  # long rows: one per message
+
+
+def test_evaluators_follow_the_protocol(pool):
+    for ev in (pool, SerialEvaluator()):
+        assert isinstance(ev, Evaluator)
+        assert ev.is_main
+        assert {"generations", "evaluations", "seconds", "bytes_sent"} <= set(ev.stats)
+
+
+def test_objective_is_shipped_once_per_worker(pool):
+    heavy = Heavy(200_000)
+    opt = evostrat.SimpleES(np.zeros(3), 0.1, popsize=16, seed=1)
+    b0 = pool.stats["bytes_sent"]
+    pool.evaluate(opt, heavy)
+    first = pool.stats["bytes_sent"] - b0
+    pool.evaluate(opt, heavy)
+    second = pool.stats["bytes_sent"] - b0 - first
+    assert first > 2 * 200_000  # the objective went to both workers
+    assert second < 20_000  # only the rows: 16 x 3 float64 and small headers
+    pool.evaluate(opt, Heavy(200_000))  # a different objective is shipped again
+    assert pool.stats["bytes_sent"] - b0 - first - second > 2 * 200_000
+
+
+def test_exception_in_f_gives_evaluation_error_and_leaves_strategy(pool):
+    opt = make("simplees")
+    opt.optimize(sphere, max_generations=1)
+    X = opt.ask()
+    bad = FailOn(X[5])
+    state = pickle.dumps(opt)
+    with pytest.raises(evostrat.EvaluationError) as serial_err:
+        SerialEvaluator().evaluate(opt, bad)
+    with pytest.raises(evostrat.EvaluationError) as pool_err:
+        pool.evaluate(opt, bad)
+    err = pool_err.value
+    assert (err.generation, err.index) == (1, 5)
+    assert (err.generation, err.index) == (
+        serial_err.value.generation,
+        serial_err.value.index,
+    )
+    assert "ZeroDivisionError: planted failure" in err.cause
+    assert "Traceback" in err.cause and "es_objectives.py" in err.cause
+    assert "individual 5 of generation 1" in str(err)
+    assert pickle.dumps(opt) == state
+    # the same generation evaluates again, and the run goes on as a serial one
+    assert pool.evaluate(opt, sphere) == [sphere(x) for x in X]
+    want = outcome(make("simplees").optimize(sphere))
+    assert outcome(opt.optimize(sphere, pool, max_generations=5)) == want
+
+
+def test_non_real_fitness_and_wrong_vectorized_shape(pool):
+    opt = make("simplees")
+    X = opt.ask()
+    with pytest.raises(ValueError, match="real number"):
+        opt.tell(pool.evaluate(opt, NotReal(X[2])))
+    with pytest.raises(ValueError, match="shape"):
+        pool.evaluate(opt, Heavy(8), vectorized=True)  # returns a scalar for a block
+    assert opt.generation == 0
+
+
+@pytest.mark.slow
+def test_killed_worker_is_replaced_and_nothing_is_lost(tmp_path):
+    want = make("simplees").optimize(sphere)
+    with PoolEvaluator(2) as ev:
+        got = make("simplees").optimize(KillOnce(str(tmp_path / "marker")), ev)
+        assert ev.stats["restarts"] == 1
+        assert ev.stats["evaluations"] == 5 * make("simplees").popsize
+    assert (tmp_path / "marker").exists()
+    assert outcome(got) == outcome(want)
+
+
+@pytest.mark.slow
+def test_worker_dying_every_time_gives_up_after_max_retries():
+    opt = make("simplees")
+    with PoolEvaluator(2, max_retries=1) as ev:
+        with pytest.raises(evostrat.EvaluationError, match="died") as info:
+            ev.evaluate(opt, always_die)
+        assert "max_retries=1" in info.value.cause
+        assert info.value.generation == 0
+        # the pool is whole again and usable
+        assert ev.evaluate(opt, sphere) == [sphere(x) for x in opt.ask()]
+        assert len(ev._workers) == 2
+
+
+def test_bad_arguments_are_rejected():
+    with pytest.raises(ValueError, match="processes"):
+        PoolEvaluator(0)
+    with pytest.raises(TypeError, match="processes"):
+        PoolEvaluator("2")
+    with pytest.raises(ValueError, match="max_retries"):
+        PoolEvaluator(1, max_retries=-1)
+    with pytest.raises(ValueError, match="start_method"):
+        PoolEvaluator(1, start_method="teleport")
+    ev = PoolEvaluator(1)
+    opt = make("simplees")
+    with pytest.raises(TypeError, match="picklable"):
+        ev.evaluate(opt, lambda x: 0.0)
+    assert ev.stats["generations"] == 0 and not ev._workers
+    ev.close()
+    ev.close()  # idempotent
+    with pytest.raises(RuntimeError, match="closed"):
+        ev.evaluate(opt, sphere)
+    with pytest.raises(TypeError, match="pickled"):
+        pickle.dumps(PoolEvaluator(1))
+
+
+def test_mpi_evaluator_import_is_lazy():
+    # importing evostrat's evaluators must not need (nor load) mpi4py
+    import subprocess
+
+    code = "import evostrat, sys; evostrat.MPIEvaluator; print('mpi4py' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
