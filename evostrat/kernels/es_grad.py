@@ -273,3 +273,22 @@ def sgd_update(gradient, velocity, learning_rate, momentum, out, add):
             out[j] += -learning_rate * vj
         else:
             out[j] = -learning_rate * vj
+
+
+@njit(cache=True)
+def pepg_sigma_step(sigma, step, scale, max_change, decay, limit, floor):
+    """PEPG's sigma update in place (Sehnke et al. 2010, section 2.3; estool's PEPG).
+
+    ``delta = scale * sigma * step`` (``step`` is ``sum_k a_k (z_k**2 - 1)``),
+    clipped to ``[-max_change * sigma, max_change * sigma]``; then
+    ``sigma <- sigma + delta``, decayed by ``decay`` down to ``limit`` (never
+    raised by it) and kept ``>= floor``.
+    """
+    for j in range(sigma.shape[0]):
+        s = sigma[j]
+        bound = max_change * s
+        delta = min(max(scale * s * step[j], -bound), bound)
+        s += delta
+        if s > limit:
+            s = max(s * decay, limit)
+        sigma[j] = max(s, floor)

@@ -1,0 +1,232 @@
+"""PEPG: parameter-exploring policy gradients with symmetric sampling."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from evostrat.kernels import es_grad, rng, shaping
+from evostrat.strategies.base import Strategy
+from evostrat.strategies.openes import (
+    SIGMA_FLOOR,
+    MirroredSampling,
+    check_real,
+    make_optimizer,
+)
+
+
+class PEPG(MirroredSampling, Strategy):
+    r"""Parameter-exploring policy gradients (F. Sehnke, C. Osendorfer, T. Rückstieß,
+    A. Graves, J. Peters, J. Schmidhuber, "Parameter-exploring policy gradients",
+    Neural Networks 23(4), 2010, section 2.3 "symmetric sampling"; options as in
+    estool's ``PEPG``).
+
+    Pair :math:`k` draws :math:`\epsilon_k = \sigma \odot z_k`,
+    :math:`z_k \sim N(0, I)`; individuals :math:`2k` and :math:`2k+1` are
+    :math:`m + \epsilon_k` and :math:`m - \epsilon_k`. Their fitness is shaped into
+    utilities :math:`u^+_k, u^-_k` (larger is better; centered ranks by default).
+    With :math:`d_k = u^+_k - u^-_k`, :math:`a_k = (u^+_k + u^-_k)/2 - b` and
+    :math:`P` pairs, the mean follows the loss gradient
+
+    .. math:: g = -\frac{1}{P} \sum_k \frac{d_k}{2} \epsilon_k + w\, m
+
+    through the optimizer (Adam by default), and each coordinate's sigma follows
+    the likelihood gradient :math:`(\epsilon^2 - \sigma^2)/\sigma = \sigma (z^2 - 1)`:
+
+    .. math:: \Delta\sigma = \frac{\alpha_\sigma}{2P} \sigma \odot \sum_k a_k
+              (z_k^2 - 1),
+
+    clipped to :math:`\pm` ``sigma_max_change`` :math:`\cdot \sigma`, then decayed
+    by ``sigma_decay`` down to ``sigma_limit``. The baseline :math:`b` is the mean
+    utility of the generation (``baseline="average"``) or the utility of the
+    current mean itself, evaluated as the last individual (``baseline="mean"``,
+    popsize odd). ``tell`` regenerates each :math:`z_k` once from its stream and
+    accumulates both sums in one pass: no ``popsize x dim`` matrix is held.
+
+    Options
+    -------
+    learning_rate : float, default 0.01
+        Step size of the optimizer (Adam's alpha).
+    learning_rate_decay : float, default 1.0
+        Factor applied to the learning rate after each generation, in (0, 1].
+    learning_rate_limit : float, default 0.0
+        Floor of the learning rate under decay.
+    sigma_alpha : float, default 0.2
+        Learning rate :math:`\alpha_\sigma` of sigma (0 keeps sigma fixed).
+    sigma_max_change : float, default 0.2
+        Largest relative change of a sigma coordinate per generation, in (0, 1).
+    sigma_decay : float, default 1.0
+        Factor applied to sigma after each generation, in (0, 1].
+    sigma_limit : float, default 0.0
+        Sigma coordinates above it are not decayed below it.
+    weight_decay : float, default 0.0
+        L2 coefficient :math:`w` added to the mean's gradient (Sehnke et al. have
+        none; estool's 0.01 is a penalty on the fitness instead).
+    rank_fitness : bool, default True
+        Centered-rank utilities in [-0.5, 0.5]; if False, standardized fitness
+        :math:`u = -(f - \bar f)/\mathrm{std}(f)`.
+    baseline : {"average", "mean"}, default "average"
+        The baseline :math:`b` of the sigma update (see above).
+    elite_ratio : float, default 0.0
+        If positive, the mean instead moves to the average of the best
+        ``max(1, int(elite_ratio * 2P))`` perturbed individuals (estool's greedy
+        option); the optimizer is then unused.
+    optimizer : {"adam", "sgd"}, default "adam"
+        :class:`evostrat.Adam` or :class:`evostrat.SGD`.
+    momentum : float, default 0.9
+        Momentum of ``optimizer="sgd"``.
+
+    ``sigma0`` may be a positive array of length dim; ``sigma`` is always such an
+    array. The default popsize is ``2 * ceil((4 + floor(3 ln n)) / 2)``, plus one
+    with ``baseline="mean"``.
+    """
+
+    name = "pepg"
+    _vector_sigma = True
+    _options: ClassVar[dict[str, Any]] = {
+        "learning_rate": 0.01,
+        "learning_rate_decay": 1.0,
+        "learning_rate_limit": 0.0,
+        "sigma_alpha": 0.2,
+        "sigma_max_change": 0.2,
+        "sigma_decay": 1.0,
+        "sigma_limit": 0.0,
+        "weight_decay": 0.0,
+        "rank_fitness": True,
+        "baseline": "average",
+        "elite_ratio": 0.0,
+        "optimizer": "adam",
+        "momentum": 0.9,
+    }
+
+    def _default_popsize(self) -> int:
+        even = 2 * math.ceil((4 + int(3 * math.log(self.dim))) / 2)
+        return even + (self.options["baseline"] == "mean")
+
+    def _setup(self) -> None:
+        o = self.options
+        if o["baseline"] not in ("average", "mean"):
+            raise ValueError(
+                f"baseline must be 'average' or 'mean', got {o['baseline']!r}"
+            )
+        self._optimizer = make_optimizer(o)
+        self.learning_rate = self._optimizer.learning_rate
+        inf = math.inf
+        check_real("learning_rate_decay", o["learning_rate_decay"], 0, 1, open_low=True)
+        check_real(
+            "learning_rate_limit", o["learning_rate_limit"], 0, inf, open_high=True
+        )
+        check_real("sigma_alpha", o["sigma_alpha"], 0, inf, open_high=True)
+        check_real(
+            "sigma_max_change",
+            o["sigma_max_change"],
+            0,
+            1,
+            open_low=True,
+            open_high=True,
+        )
+        check_real("sigma_decay", o["sigma_decay"], 0, 1, open_low=True)
+        check_real("sigma_limit", o["sigma_limit"], 0, inf, open_high=True)
+        check_real("weight_decay", o["weight_decay"], 0, inf, open_high=True)
+        check_real("elite_ratio", o["elite_ratio"], 0, 1)
+        if not isinstance(o["rank_fitness"], bool | np.bool_):
+            raise TypeError(
+                f"rank_fitness must be True or False, got {o['rank_fitness']!r}"
+            )
+        self._pairs = True
+        if o["baseline"] == "mean":
+            if self.popsize % 2 == 0 or self.popsize < 3:
+                raise ValueError(
+                    "baseline='mean' needs an odd popsize >= 3 (pairs plus the mean), "
+                    f"got popsize={self.popsize}"
+                )
+            self._mean_row = self.popsize - 1
+        else:
+            if self.popsize % 2:
+                raise ValueError(
+                    "PEPG samples symmetric pairs: popsize must be even with "
+                    f"baseline='average', got popsize={self.popsize}"
+                )
+            self._mean_row = -1
+        n_noise = self.popsize - (self._mean_row >= 0)
+        self._n_elite = (
+            max(1, int(o["elite_ratio"] * n_noise)) if o["elite_ratio"] > 0 else 0
+        )
+        self.sigma = np.array(
+            np.broadcast_to(self.sigma, (self.dim,)), dtype=np.float64
+        )
+
+    # ------------------------------------------------------------------ hooks
+    def _sample(self, indices: np.ndarray) -> np.ndarray:
+        return self._mirrored_rows(indices, self.sigma)
+
+    def _stds(self) -> np.ndarray:
+        return self.sigma.copy()
+
+    def _update(self, fitness: np.ndarray) -> None:
+        o = self.options
+        if o["rank_fitness"]:
+            utility = shaping.centered_rank_utilities(fitness)
+        else:
+            utility = -shaping.zscores(fitness)
+        if self._mean_row >= 0:
+            baseline = utility[self._mean_row]
+        else:
+            baseline = float(np.mean(utility))
+        diff, avg = self._pair_coefficients(utility)
+        npairs = diff.shape[0]
+        if self._n_elite:
+            coeffs = self._elite_coefficients(utility)
+        else:
+            coeffs = diff / (2.0 * npairs)
+        streams = self._noise_streams()
+        blocks = self._tell_blocks(npairs)
+        acc = np.empty((blocks, self.dim))
+        acc_sq = np.empty((blocks, self.dim))
+        z = np.empty((blocks, self.dim))
+        step_mean, step_sigma = es_grad.accumulate_pepg(
+            self._signed_key(),
+            self.generation,
+            streams,
+            coeffs,
+            avg - baseline,
+            rng.STREAM_NORMAL,
+            acc,
+            acc_sq,
+            z,
+        )
+        del z
+        np.multiply(step_mean, self.sigma, out=step_mean)  # sum of c_k eps_k
+        if self._n_elite:
+            np.add(self.mean, step_mean, out=self.mean)
+        else:
+            np.negative(step_mean, out=step_mean)  # the loss gradient
+            if o["weight_decay"] > 0.0:
+                es_grad.add_scaled(step_mean, float(o["weight_decay"]), self.mean)
+            self._optimizer.learning_rate = self.learning_rate
+            self._optimizer.apply(self.mean, step_mean)
+        es_grad.pepg_sigma_step(
+            self.sigma,
+            step_sigma,
+            float(o["sigma_alpha"]) / (2.0 * npairs),
+            float(o["sigma_max_change"]),
+            float(o["sigma_decay"]),
+            float(o["sigma_limit"]),
+            SIGMA_FLOOR,
+        )
+        self.learning_rate = float(
+            max(self.learning_rate * o["learning_rate_decay"], o["learning_rate_limit"])
+        )
+
+    def _elite_coefficients(self, utility: np.ndarray) -> np.ndarray:
+        """Per pair, (elite + rows - elite - rows) / n_elite (estool's greedy move)."""
+        perturbed = np.arange(self.popsize)
+        if self._mean_row >= 0:
+            perturbed = perturbed[perturbed != self._mean_row]
+        order = np.argsort(-utility[perturbed], kind="stable")[: self._n_elite]
+        elite = perturbed[order]
+        coeffs = np.zeros(perturbed.shape[0] // 2)
+        np.add.at(coeffs, elite // 2, np.where(elite % 2 == 0, 1.0, -1.0))
+        return coeffs / self._n_elite
