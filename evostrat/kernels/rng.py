@@ -53,12 +53,15 @@ def derive_key(seed: int, *extra: int) -> int:
     Returns
     -------
     int
-        The key, in ``[0, 2**64)``.
+        The key's 64 bits as a signed integer in ``[-2**63, 2**63)``, so every
+        compiled kernel sees one type (int64). Trailing zero ``extra`` words do not
+        change the key (``derive_key(s, 0) == derive_key(s)``).
     """
     words = np.random.SeedSequence([int(seed), *map(int, extra)]).generate_state(
         2, np.uint32
     )
-    return int(words[0]) | (int(words[1]) << 32)
+    key = int(words[0]) | (int(words[1]) << 32)
+    return key - (1 << 64) if key >= (1 << 63) else key
 
 
 def _ziggurat_tables(layers: int = 256) -> tuple[np.ndarray, ...]:
