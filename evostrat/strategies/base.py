@@ -187,8 +187,10 @@ class Strategy:
                 raise TypeError(f"{name} must be a real number, got {value!r}")
         return merged
 
-    def _check_fitness(self, fitnesses: Any) -> np.ndarray:
-        """A float64 copy of valid fitness (user sense), or an error; changes nothing."""
+    def _check_fitness(self, fitnesses: Any) -> tuple[np.ndarray, int, float]:
+        """Validated fitness in minimization sense (NaN made +inf, a new array), the
+        index of the best and the spread of the finite values; or an error. Changes
+        no state."""
         if not self._asked:
             raise RuntimeError(
                 f"tell() called before ask() in generation {self.generation}"
@@ -205,14 +207,15 @@ class Strategy:
             raise ValueError(
                 f"tell() takes {self.popsize} fitness values (popsize), got {f.shape[0]}"
             )
-        f = f.astype(np.float64)  # always a copy
-        nan_possible = np.isnan(f.sum())  # one cheap pass; +inf - inf also gives NaN
-        if nan_possible and self.options["nan_policy"] != "worst" and np.isnan(f).any():
+        f = f.astype(np.float64)  # always a copy: the caller's data stays as it was
+        best, spread, n_nan = prepare_fitness(f, self.maximize)
+        if n_nan and self.options["nan_policy"] != "worst":
+            where = np.flatnonzero(np.isnan(np.asarray(fitnesses, dtype=np.float64)))
             raise ValueError(
-                f"fitness is NaN at indices {np.flatnonzero(np.isnan(f)).tolist()}; "
+                f"fitness is NaN at indices {where.tolist()}; "
                 "pass nan_policy='worst' to rank NaN last"
             )
-        return f
+        return f, best, spread
 
     @staticmethod
     def _coerce_objects(f: np.ndarray) -> np.ndarray:
@@ -277,8 +280,7 @@ class Strategy:
             Wrong length, 2-D input, non-numeric values, or NaN (unless
             ``nan_policy="worst"``). The strategy is then left exactly as it was.
         """
-        f = self._check_fitness(fitnesses)
-        best, spread, _ = prepare_fitness(f, self.maximize)
+        f, best, spread = self._check_fitness(fitnesses)
         if f[best] < self._fbest or self._xbest is None:
             self._xbest = self._sample(np.array([best], dtype=np.int64))[0]
             self._fbest = float(f[best])
