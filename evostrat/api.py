@@ -20,6 +20,7 @@ most half the evaluations spent in large runs, and every run starts from the sam
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
 import numbers
@@ -196,7 +197,8 @@ def _initial_point(x0: Any, generator: np.random.Generator) -> Any:
 
 def _global_options(cls: type, options: dict[str, Any]) -> dict[str, Any]:
     """Pop ``max_evals`` and ``target`` (or their aliases) out of ``options``."""
-    known = set(getattr(cls, "_options", {}))
+    module = importlib.import_module(cls.__module__)
+    known = set(getattr(cls, "_options", {})) | set(getattr(module, "ALIASES", {}))
     out: dict[str, Any] = {"max_evals": None, "target": None}
     for name in ("max_evals", "target"):
         if name in options:

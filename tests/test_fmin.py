@@ -206,16 +206,35 @@ def test_cmaes_restarts_popsize_default():
     pytest.importorskip("evostrat.strategies.cmaes")
     res = evostrat.fmin(sphere, np.ones(10), 0.5, restarts=1, seed=1, max_generations=3)
     assert [r.popsize for r in res.runs] == [10, 20]
+    assert res.evals == 3 * 10 + 3 * 20
+
+
+def test_cmaes_pycma_aliases_are_global_or_per_run():
+    pytest.importorskip("evostrat.strategies.cmaes")
+    res = evostrat.fmin(
+        rastrigin, np.full(5, 3.0), 2.0, restarts=9, seed=1, maxfevals=3000, maxiter=20
+    )
+    assert 3000 <= res.evals <= 3000 + res.runs[-1].popsize  # maxfevals: global
+    assert res.stop == {"max_evals": 3000}
+    assert all(r.evals == 20 * r.popsize for r in res.runs[:-1])  # maxiter: per run
+    with pytest.raises(ValueError, match="maxfevals"):
+        evostrat.fmin(sphere, np.ones(3), 1.0, max_evals=10, maxfevals=10)
 
 
 @pytest.mark.slow
-def test_ipop_cmaes_solves_rastrigin_10():
+@pytest.mark.parametrize(
+    ("seed", "restart_strategy"), [(1, "ipop"), (2, "ipop"), (3, "ipop"), (1, "bipop")]
+)
+def test_restarts_solve_rastrigin_10(seed, restart_strategy):
+    """IPOP-CMA-ES on 10-D Rastrigin, x0 ~ U[-5, 5]^n, sigma0 = 5 (Auger & Hansen
+    2005), budget 2e5: a single run fails, restarts with larger populations succeed."""
     pytest.importorskip("evostrat.strategies.cmaes")
-    x0 = np.random.default_rng(0).uniform(-5, 5, 10)
+    x0 = np.random.default_rng(seed).uniform(-5, 5, 10)
     res = evostrat.fmin(
-        rastrigin, x0, 5.0, restarts=9, seed=1, max_evals=200_000, target=1e-8,
-        vectorized=True,
+        rastrigin, x0, 5.0, restarts=9, seed=seed, max_evals=200_000, target=1e-8,
+        vectorized=True, restart_strategy=restart_strategy,
     )  # fmt: skip
     assert res.fbest < 1e-8, res.runs
-    assert res.restarts >= 1
-    assert res.evals <= 200_000 + res.runs[-1].popsize
+    assert res.stop == {"target": 1e-8}
+    assert res.restarts >= 1 and res.runs[0].fbest > 1e-8
+    assert res.evals <= 200_000
