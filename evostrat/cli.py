@@ -42,6 +42,7 @@ class ProgressEvaluator:
         self.best_f = math.nan  # the user's sense
         self.best_x: Any = None
         self._best_min = math.inf  # minimization sense
+        self.interrupted = False
         self.evals = 0
         self.generations = 0
         self._last = -math.inf
@@ -54,7 +55,13 @@ class ProgressEvaluator:
     def evaluate(self, strategy: Any, f: Any, vectorized: bool = False) -> Any:
         import numpy as np
 
-        fitness = self.inner.evaluate(strategy, f, vectorized=vectorized)
+        if self.interrupted:  # Ctrl-C ends fmin's restarts too, not only one run
+            raise KeyboardInterrupt
+        try:
+            fitness = self.inner.evaluate(strategy, f, vectorized=vectorized)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            raise
         values = np.asarray(fitness, dtype=float)
         self.evals += len(values)
         self.generations += 1
@@ -156,6 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 args.sigma0,
                 strategy=args.strategy,
                 restarts=args.restarts,
+                restart_strategy=args.restart_strategy,
                 seed=args.seed,
                 evaluator=progress,
                 **options,
@@ -168,6 +176,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("interrupted")
     finally:
         close_evaluator(inner)
+    if progress.interrupted:
+        print("interrupted; best so far:")
     if result is None:
         print(f"best so far: f = {progress.best_f:.10g} after {progress.evals} evals")
         print(f"x = {_format_x(progress.best_x)}")
@@ -177,6 +187,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"evals   {result.evals}")
     print(f"gens    {result.generations}")
     print(f"stop    {result.stop}")
+    if getattr(result, "restarts", 0):
+        print(f"restarts {result.restarts}")
     return 0
 
 
@@ -278,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-evals", type=int, default=100_000)
     p.add_argument("--target", type=float, default=1e-8, help="stop at this fitness")
     p.add_argument("--restarts", type=int, default=0, help="IPOP restarts (fmin)")
+    p.add_argument("--restart-strategy", choices=("ipop", "bipop"), default="ipop")
     p.add_argument("--evaluator", choices=("serial", "pool"), default="serial")
     p.add_argument("--processes", type=int, help="pool size (default: all cores)")
     p.add_argument(

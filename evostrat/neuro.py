@@ -359,15 +359,15 @@ def train_command(args: argparse.Namespace) -> int:
 def play_command(args: argparse.Namespace) -> int:
     from evostrat.cli import CommandError
 
-    try:
-        gym = require_gymnasium()
-    except ImportError as err:
-        raise CommandError(str(err)) from None
     if not os.path.isfile(args.policy):
         raise CommandError(f"no policy file {args.policy!r} (write one with train)")
     try:
         policy, params, env_id = load_policy(args.policy)
     except (ValueError, OSError) as err:
+        raise CommandError(str(err)) from None
+    try:
+        gym = require_gymnasium()
+    except ImportError as err:
         raise CommandError(str(err)) from None
     env = gym.make(env_id, render_mode="human" if args.render else None)
     returns = []

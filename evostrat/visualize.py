@@ -202,9 +202,6 @@ def command(args: argparse.Namespace) -> int:
     from evostrat.functions import DIMS
     from evostrat.strategies import available
 
-    if not demo.have_matplotlib():
-        raise CommandError("visualize needs matplotlib: pip install matplotlib")
-
     names = available()
     strategy = args.strategy or ("cmaes" if "cmaes" in names else names[0])
     if strategy not in names:
@@ -222,6 +219,8 @@ def command(args: argparse.Namespace) -> int:
         lo, hi = DIMS[function]
         if lo > 2 or (hi is not None and hi < 2):
             raise CommandError(f"{function} has no 2-D version")
+    if not demo.have_matplotlib():
+        raise CommandError("visualize needs matplotlib: pip install matplotlib")
     for function in args.function:
         path = _picture_path(args.out, strategy, function, len(args.function) > 1)
         generation_grid(strategy, function, path, generations, seed=args.seed)

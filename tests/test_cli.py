@@ -1,0 +1,262 @@
+"""The ``evostrat`` command line: help, demo, run, visualize, bench, train and play."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evostrat import cli, demo, neuro
+from evostrat.strategies import available
+
+REPO = Path(__file__).resolve().parent.parent
+COMMANDS = ("demo", "run", "visualize", "bench", "train", "play")
+HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
+HAVE_GYM = importlib.util.find_spec("gymnasium") is not None
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+NAMES = available()  # strategies present when the tests were collected
+
+
+def run_cli(capsys, *argv):
+    """``main(argv)`` in this process: (exit status, stdout, stderr)."""
+    status = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def assert_png(path: Path, min_bytes: int = 10_000):
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC, f"{path} is not a PNG"
+    assert len(data) > min_bytes, f"{path} is suspiciously small ({len(data)} bytes)"
+
+
+def test_module_help_lists_every_command():
+    proc = subprocess.run(
+        [sys.executable, "-m", "evostrat", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for command in COMMANDS:
+        assert re.search(rf"^\s+{command}\b", proc.stdout, re.MULTILINE), command
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_subcommand_help(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([command, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: evostrat {command}")
+    assert "--" in out  # it documents options
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    status, out, _ = run_cli(capsys)
+    assert status == 2
+    assert "usage: evostrat" in out
+
+
+@pytest.mark.slow
+def test_demo_quick_table_and_png(tmp_path, capsys):
+    png = tmp_path / "demo.png"
+    status, out, _ = run_cli(capsys, "demo", "--quick", "--out", str(png))
+    assert status == 0
+    table = out[out.index("strategy ") :]
+    for label in ("rastrigin 2-D", "schaffer 2-D", "rastrigin 10-D"):
+        assert label in out
+    rows = {line.split()[0]: line for line in table.splitlines()[2:] if "|" in line}
+    announced = re.search(r"seed 1\): (.+) on ", out).group(1).split(", ")
+    assert set(rows) == set(announced) >= set(NAMES)
+    for name, line in rows.items():
+        numbers = re.findall(r"\|\s+(\S+)\s+(\d+)\s+(\S+)", line)
+        assert len(numbers) == 3, line
+        for fbest, evals, seconds in numbers:
+            assert math.isfinite(float(fbest)) and float(fbest) >= 0, (name, line)
+            assert int(evals) > 0 and float(seconds) >= 0
+    if HAVE_MPL:
+        assert_png(png, 20_000)
+        assert f"saved to {png}" in out
+    else:
+        assert not png.exists() and "matplotlib is not installed" in out
+
+
+def test_demo_simple_strategies_solve_the_2d_problems(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, out, _ = run_cli(
+        capsys, "demo", "--strategies", "simplees,simplega", "--no-plot"
+    )
+    assert status == 0
+    for name in ("simplees", "simplega"):
+        line = next(row for row in out.splitlines() if row.startswith(name + " "))
+        fbest = [float(v) for v in re.findall(r"\|\s+(\S+)", line)]
+        assert len(fbest) == 3
+        assert fbest[0] < 1e-2 and fbest[1] < 1e-2, line  # 2-D Rastrigin, Schaffer
+    assert not list(tmp_path.iterdir())  # --no-plot wrote nothing
+
+
+def test_demo_rejects_unknown_strategy(capsys):
+    status, _, err = run_cli(capsys, "demo", "--strategies", "nosuch", "--no-plot")
+    assert status == 2
+    assert "nosuch" in err
+
+
+def test_run_sphere(capsys):
+    name = "cmaes" if "cmaes" in available() else available()[-1]
+    status, out, _ = run_cli(
+        capsys,
+        *("run", "--function", "sphere", "--dim", "3", "--strategy", name),
+        *("--max-evals", "3000", "--target", "1e-6", "--seed", "2"),
+    )
+    assert status == 0
+    fbest = float(re.search(r"^fbest\s+(\S+)", out, re.MULTILINE).group(1))
+    evals = int(re.search(r"^evals\s+(\d+)", out, re.MULTILINE).group(1))
+    assert fbest < 27.0  # better than the start (3, 3, 3)
+    assert 0 < evals <= 3000 + 100
+    assert "gen" in out  # progress was printed
+
+
+def test_run_rejects_bad_function_and_dimension(capsys):
+    status, _, err = run_cli(capsys, "run", "--function", "nosuch")
+    assert status == 2 and "unknown function 'nosuch'" in err
+    status, _, err = run_cli(capsys, "run", "--function", "schaffer", "--dim", "3")
+    assert status == 2 and "schaffer" in err and "dimension" in err
+
+
+def test_run_ctrl_c_prints_best_so_far(capsys, monkeypatch):
+    from evostrat import functions
+
+    calls = {"n": 0}
+
+    def interrupted_sphere(x):
+        calls["n"] += 1
+        if calls["n"] > 200:
+            raise KeyboardInterrupt
+        return float(np.sum(np.asarray(x) ** 2))
+
+    monkeypatch.setitem(functions.FUNCTIONS, "sphere", interrupted_sphere)
+    status, out, _ = run_cli(
+        capsys, "run", "--function", "sphere", "--dim", "4", "--strategy", "simplees"
+    )
+    assert "interrupted" in out
+    best = re.search(r"(?:fbest\s+|f = )(\S+)", out).group(1)
+    assert math.isfinite(float(best)) and float(best) < 36.0
+    assert status in (0, 130)
+
+
+def test_visualize_writes_png(tmp_path, capsys):
+    out_pattern = tmp_path / "pic-{function}.png"
+    status, out, err = run_cli(
+        capsys,
+        *("visualize", "--strategy", "simplega", "--function", "rastrigin"),
+        *("schaffer", "--generations", "0,1,3", "--out", str(out_pattern)),
+    )
+    if not HAVE_MPL:
+        assert status == 2 and "pip install matplotlib" in err
+        return
+    assert status == 0
+    for function in ("rastrigin", "schaffer"):
+        path = tmp_path / f"pic-{function}.png"
+        assert_png(path)
+        assert str(path) in out
+
+
+def test_visualize_without_matplotlib_says_so(capsys, monkeypatch):
+    monkeypatch.setattr(demo, "have_matplotlib", lambda: False)
+    status, _, err = run_cli(capsys, "visualize")
+    assert status == 2 and "pip install matplotlib" in err
+
+
+def test_visualize_rejects_bad_generations(capsys):
+    status, _, err = run_cli(capsys, "visualize", "--generations", "0,x")
+    assert status == 2 and "--generations" in err
+
+
+def test_bench_lists_benchmarks(capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
+    status, out, _ = run_cli(capsys, "bench")
+    assert status == 0
+    scripts = sorted(p.stem for p in (REPO / "benchmarks").glob("*.py"))
+    assert scripts
+    for stem in scripts:
+        assert re.search(rf"^\s+{stem}\b", out, re.MULTILINE), stem
+
+
+def test_bench_runs_a_script_with_its_arguments(tmp_path, capsys):
+    folder = tmp_path / "benchmarks"
+    folder.mkdir()
+    (folder / "echo.py").write_text(
+        '"""Echo the arguments."""\nimport sys\nsys.exit(len(sys.argv[1:]))\n'
+    )
+    status, _, _ = run_cli(capsys, "bench", "--dir", str(folder), "echo", "a", "--b")
+    assert status == 2  # the script saw both arguments, "--b" included
+    status, _, err = run_cli(capsys, "bench", "--dir", str(folder), "nosuch")
+    assert status == 2 and "no benchmark 'nosuch'" in err and "echo" in err
+
+
+def test_bench_without_folder_is_a_clear_error(tmp_path, capsys):
+    status, _, err = run_cli(capsys, "bench", "--dir", str(tmp_path / "none"))
+    assert status == 2 and "no benchmarks folder" in err
+
+
+def test_train_and_play_cartpole(tmp_path, capsys):
+    policy = tmp_path / "policy.npz"
+    argv = ["train", "--env", "CartPole-v1", "--strategy", "openes"]
+    argv += ["--generations", "3", "--popsize", "6", "--max-steps", "60"]
+    argv += ["--out", str(policy), "--quiet"]
+    if not HAVE_GYM:  # the optional dependency is missing: the message says what to do
+        status, _, err = run_cli(capsys, *argv)
+        assert status == 2 and "pip install gymnasium" in err
+        return
+    status, out, _ = run_cli(capsys, *argv)
+    assert status == 0, out
+    assert policy.exists()
+    trained = float(re.search(r"best return (\S+)", out).group(1))
+    assert 1.0 <= trained <= 60.0  # CartPole pays 1 per step, cut at 60 steps
+    status, out, _ = run_cli(capsys, "play", "--policy", str(policy), "--episodes", "2")
+    assert status == 0
+    returns = [float(v) for v in re.findall(r"episode \d+: return (\S+)", out)]
+    assert len(returns) == 2 and all(r >= 1.0 for r in returns)
+    pol, params, env_id = neuro.load_policy(str(policy))
+    assert env_id == "CartPole-v1" and params.shape == (pol.num_params,)
+
+
+def test_gymnasium_missing_message(capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "gymnasium", None)  # import now fails
+    status, _, err = run_cli(capsys, "train", "--out", str(tmp_path / "p.npz"))
+    assert status == 2 and "pip install gymnasium" in err
+    policy = tmp_path / "p.npz"
+    neuro.save_policy(str(policy), neuro.Policy(4, 2), np.zeros(10), "CartPole-v1")
+    status, _, err = run_cli(capsys, "play", "--policy", str(policy))
+    assert status == 2 and "pip install gymnasium" in err
+
+
+def test_play_rejects_a_file_that_is_not_a_policy(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, something=np.zeros(3))
+    status, _, err = run_cli(capsys, "play", "--policy", str(bad))
+    assert status == 2 and "not an evostrat policy file" in err
+    status, _, err = run_cli(capsys, "play", "--policy", str(tmp_path / "none.npz"))
+    assert status == 2 and "no policy file" in err
+
+
+def test_policy_shapes_and_actions():
+    linear = neuro.Policy(obs_dim=4, act_dim=2)
+    assert linear.num_params == 5 * 2
+    mlp = neuro.Policy(
+        obs_dim=3, act_dim=1, hidden=(8,), discrete=False, low=(-2.0,), high=(2.0,)
+    )
+    assert mlp.num_params == 4 * 8 + 9 * 1
+    params = np.linspace(-1, 1, mlp.num_params)
+    action = mlp.act(params, np.array([0.5, -0.2, 1.0]))
+    assert action.shape == (1,) and -2.0 <= action[0] <= 2.0
+    with pytest.raises(ValueError, match="takes 41 parameters"):
+        mlp.act(np.zeros(3), np.zeros(3))
+    assert linear.act(np.r_[np.zeros(8), 0.0, 1.0], np.ones(4)) == 1
