@@ -1,0 +1,292 @@
+"""CMA-ES numeric kernels (pure numba, no strategy state).
+
+Equations are those of N. Hansen, "The CMA Evolution Strategy: A Tutorial",
+arXiv:1604.00772 (2016), Table 1 / Appendix A, with the choices pycma makes
+(documented in :mod:`evostrat.strategies.cmaes`); the separable variant follows
+R. Ros, N. Hansen, "A Simple Modification in CMA-ES Achieving Linear Time and Space
+Complexity", PPSN 2008.
+
+Layout conventions:
+
+* ``Z`` (``lam x n``) are the standard normal vectors of a generation, row ``i`` is
+  individual ``i``; ``Y = Z (B D)^T`` the steps, ``X = mean + sigma Y`` the points.
+* ``BDT`` is ``(B diag(D))^T`` stored row-major, so that ``y = sum_k z_k BDT[k]``
+  is a sum of contiguous rows (vectorizes without reassociation: every row of ``Y``
+  is computed by the same sequence of operations whatever other rows are asked
+  for, which makes ``ask(indices) == ask()[indices]`` exact).
+* ``fitness`` is in the minimization sense; ``weights`` are indexed by rank
+  (entry 0 for the best), positive first, then the (active) negative ones.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+#: above this dimension the rank-mu update uses BLAS (``np.dot``)
+BLAS_DIM = 48
+
+
+@njit(cache=True)
+def transform_full(Z, BDT, mean, sigma, Y, X):
+    """``Y = Z BDT`` and ``X = mean + sigma Y`` row by row (tutorial eq. (38)-(40)).
+
+    Rows are processed in blocks of 4 sharing each row of ``BDT``; each output row is
+    accumulated over ``k`` in ascending order, independently of the other rows.
+    """
+    lam, n = Z.shape
+    i = 0
+    while i + 4 <= lam:
+        y0, y1, y2, y3 = Y[i], Y[i + 1], Y[i + 2], Y[i + 3]
+        y0[:] = 0.0
+        y1[:] = 0.0
+        y2[:] = 0.0
+        y3[:] = 0.0
+        for k in range(n):
+            z0, z1, z2, z3 = Z[i, k], Z[i + 1, k], Z[i + 2, k], Z[i + 3, k]
+            b = BDT[k]
+            for j in range(n):
+                bj = b[j]
+                y0[j] += z0 * bj
+                y1[j] += z1 * bj
+                y2[j] += z2 * bj
+                y3[j] += z3 * bj
+        i += 4
+    while i < lam:
+        y = Y[i]
+        y[:] = 0.0
+        for k in range(n):
+            zk = Z[i, k]
+            b = BDT[k]
+            for j in range(n):
+                y[j] += zk * b[j]
+        i += 1
+    for r in range(lam):
+        for j in range(n):
+            X[r, j] = mean[j] + sigma * Y[r, j]
+
+
+@njit(cache=True)
+def transform_diag(Z, std, mean, sigma, Y, X):
+    """``Y = Z diag(std)``, ``X = mean + sigma Y`` (separable CMA-ES sampling)."""
+    lam, n = Z.shape
+    for r in range(lam):
+        for j in range(n):
+            y = Z[r, j] * std[j]
+            Y[r, j] = y
+            X[r, j] = mean[j] + sigma * y
+
+
+@njit(cache=True)
+def _recombine(fitness, Z, Y, weights, mean, sigma):
+    """Shared first step of a tell: ranking, ``<z>_w``, ``<y>_w`` and the new mean.
+
+    Returns ``(order, zw, yw)``; ``mean`` is updated in place (tutorial eq. (41)).
+    """
+    lam, n = Z.shape
+    order = np.argsort(fitness, kind="mergesort")
+    zw = np.zeros(n)
+    yw = np.zeros(n)
+    for k in range(lam):
+        w = weights[k]
+        if w <= 0.0:
+            break
+        zr = Z[order[k]]
+        yr = Y[order[k]]
+        for j in range(n):
+            zw[j] += w * zr[j]
+            yw[j] += w * yr[j]
+    for j in range(n):  # eq. (41), c_m = 1
+        mean[j] += sigma * yw[j]
+    return order, zw, yw
+
+
+@njit(cache=True)
+def _hsig_and_paths(ps, pc, yw, generation, cs, cc, mueff, n):
+    """h_sigma (pycma's form) and the p_c update (tutorial eq. (45))."""
+    sq = 0.0
+    for j in range(n):
+        sq += ps[j] * ps[j]
+    # pycma: |ps|^2 / (1 - (1 - cs)^(2 (g + 1))) / n - 1 < 1 + 4 / (n + 1)
+    norm_fac = 1.0 - (1.0 - cs) ** (2.0 * (generation + 1))
+    hsig = 1.0 if sq / norm_fac / n - 1.0 < 1.0 + 4.0 / (n + 1.0) else 0.0
+    fac = hsig * math.sqrt(cc * (2.0 - cc) * mueff)
+    for j in range(n):
+        pc[j] = (1.0 - cc) * pc[j] + fac * yw[j]
+    return hsig, math.sqrt(sq)
+
+
+@njit(cache=True)
+def _sigma_factor(ps_norm, cs, damps, chi_n):
+    """CSA step-size factor, tutorial eq. (44), log-change clipped to [-1, 1] (pycma)."""
+    s = (cs / damps) * (ps_norm / chi_n - 1.0)
+    s = min(1.0, max(-1.0, s))
+    return math.exp(s)
+
+
+@njit(cache=True)
+def _active_coefficients(order, Z, weights, cmu, n):
+    """``cmu * w_k^o`` of tutorial eq. (46): negative weights scaled by n / |z|^2."""
+    lam = order.shape[0]
+    coef = np.empty(lam)
+    for k in range(lam):
+        w = weights[k]
+        if w < 0.0:
+            zr = Z[order[k]]
+            sq = 0.0
+            for j in range(n):
+                sq += zr[j] * zr[j]
+            # pycma: w * n / (|C^{-1/2} y| + 1e-9)^2 with C^{-1/2} y = z
+            w = w * n / (math.sqrt(sq) + 1e-9) ** 2
+        coef[k] = cmu * w
+    return coef
+
+
+@njit(cache=True)
+def tell_full(
+    fitness, Z, Y, weights, mean, sigma, ps, pc, C, B,
+    generation, cs, damps, cc, c1, cmu, mueff, chi_n,
+):  # fmt: skip
+    """One CMA-ES update (tutorial Fig. / eqs. (41)-(47)), in place.
+
+    Updates ``mean``, ``ps``, ``pc`` and ``C`` in place and returns
+    ``(new_sigma, hsig)``. ``B`` holds the eigenvectors used to sample ``Z``:
+    ``C^{-1/2} <y>_w = B <z>_w`` (the isotropic mean shift of eq. (43)).
+    """
+    lam, n = Z.shape
+    order, zw, yw = _recombine(fitness, Z, Y, weights, mean, sigma)
+    # eq. (43): ps <- (1 - cs) ps + sqrt(cs (2 - cs) mueff) B <z>_w
+    fac = math.sqrt(cs * (2.0 - cs) * mueff)
+    for i in range(n):
+        acc = 0.0
+        for k in range(n):
+            acc += B[i, k] * zw[k]
+        ps[i] = (1.0 - cs) * ps[i] + fac * acc
+    hsig, ps_norm = _hsig_and_paths(ps, pc, yw, generation, cs, cc, mueff, n)
+    # eq. (47) with the variance-loss correction of h_sigma (pycma's c1a)
+    c1a = c1 * (1.0 - (1.0 - hsig * hsig) * cc * (2.0 - cc))
+    wsum = 0.0
+    for k in range(lam):
+        wsum += weights[k]
+    decay = 1.0 - c1a - cmu * wsum
+    coef = _active_coefficients(order, Z, weights, cmu, n)
+    if n > BLAS_DIM:
+        Ys = np.empty((lam, n))
+        Yw = np.empty((lam, n))
+        for k in range(lam):
+            yr = Y[order[k]]
+            for j in range(n):
+                Ys[k, j] = yr[j]
+                Yw[k, j] = coef[k] * yr[j]
+        R = np.dot(Yw.T, Ys)
+        for i in range(n):
+            for j in range(i, n):
+                v = decay * C[i, j] + c1 * pc[i] * pc[j] + 0.5 * (R[i, j] + R[j, i])
+                C[i, j] = v
+                C[j, i] = v
+    else:
+        for i in range(n):
+            for j in range(i, n):
+                C[i, j] = decay * C[i, j] + c1 * pc[i] * pc[j]
+        for k in range(lam):
+            c = coef[k]
+            if c == 0.0:
+                continue
+            yr = Y[order[k]]
+            for i in range(n):
+                a = c * yr[i]
+                for j in range(i, n):
+                    C[i, j] += a * yr[j]
+        for i in range(n):
+            for j in range(i):
+                C[i, j] = C[j, i]
+    return sigma * _sigma_factor(ps_norm, cs, damps, chi_n), hsig
+
+
+@njit(cache=True)
+def tell_diag(
+    fitness, Z, Y, weights, mean, sigma, ps, pc, diag,
+    generation, cs, damps, cc, c1, cmu, mueff, chi_n, floor,
+):  # fmt: skip
+    """One separable CMA-ES update (Ros & Hansen 2008), O(lam n), in place.
+
+    As :func:`tell_full` with ``C = diag(diag)``: ``C^{-1/2} <y>_w = <z>_w`` and only
+    the diagonal of the rank-one and rank-mu terms is kept. Variances are kept
+    above ``floor`` times their previous value. Returns ``(new_sigma, hsig)``.
+    """
+    lam, n = Z.shape
+    order, zw, yw = _recombine(fitness, Z, Y, weights, mean, sigma)
+    fac = math.sqrt(cs * (2.0 - cs) * mueff)
+    for j in range(n):
+        ps[j] = (1.0 - cs) * ps[j] + fac * zw[j]
+    hsig, ps_norm = _hsig_and_paths(ps, pc, yw, generation, cs, cc, mueff, n)
+    c1a = c1 * (1.0 - (1.0 - hsig * hsig) * cc * (2.0 - cc))
+    wsum = 0.0
+    for k in range(lam):
+        wsum += weights[k]
+    decay = 1.0 - c1a - cmu * wsum
+    coef = _active_coefficients(order, Z, weights, cmu, n)
+    new = np.empty(n)
+    for j in range(n):
+        new[j] = decay * diag[j] + c1 * pc[j] * pc[j]
+    for k in range(lam):
+        c = coef[k]
+        if c == 0.0:
+            continue
+        yr = Y[order[k]]
+        for j in range(n):
+            new[j] += c * yr[j] * yr[j]
+    for j in range(n):
+        diag[j] = max(new[j], floor * diag[j])
+    return sigma * _sigma_factor(ps_norm, cs, damps, chi_n), hsig
+
+
+@njit(cache=True)
+def eigen_decompose(C, max_condition):
+    """Symmetrize ``C``, eigendecompose it and floor its eigenvalues (in place).
+
+    Eigenvalues below ``max(eig) / max_condition`` (including non-positive ones from
+    rounding) are raised to that floor and ``C`` is rebuilt from the floored
+    spectrum, so ``C`` stays symmetric positive definite with condition number at
+    most ``max_condition``.
+
+    Returns
+    -------
+    eigenvalues : ndarray, shape (n,)
+        Ascending, positive.
+    B : ndarray, shape (n, n)
+        Orthonormal eigenvectors in columns.
+    BDT : ndarray, shape (n, n)
+        ``(B diag(sqrt(eigenvalues)))^T``, the sampling matrix of :func:`transform_full`.
+    """
+    n = C.shape[0]
+    for i in range(n):
+        for j in range(i):
+            v = 0.5 * (C[i, j] + C[j, i])
+            C[i, j] = v
+            C[j, i] = v
+    ev, B = np.linalg.eigh(C)
+    top = ev[n - 1]
+    if not top > 0.0:
+        top = 1.0  # only when C has collapsed entirely; restart from the identity
+    lo = top / max_condition
+    floored = False
+    for i in range(n):
+        if not ev[i] >= lo:
+            ev[i] = lo
+            floored = True
+    if floored:
+        for i in range(n):
+            for j in range(n):
+                acc = 0.0
+                for k in range(n):
+                    acc += B[i, k] * ev[k] * B[j, k]
+                C[i, j] = acc
+    BDT = np.empty((n, n))
+    for k in range(n):
+        d = math.sqrt(ev[k])
+        for j in range(n):
+            BDT[k, j] = B[j, k] * d
+    return ev, np.ascontiguousarray(B), BDT

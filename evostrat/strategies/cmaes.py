@@ -1,0 +1,420 @@
+r"""CMA-ES: covariance matrix adaptation evolution strategy.
+
+The :math:`(\mu/\mu_w, \lambda)`-CMA-ES of N. Hansen, "The CMA Evolution Strategy:
+A Tutorial", arXiv:1604.00772 (2016), Table 1 and Appendix A, with the parameter
+and safeguard choices of pycma 4.x (``cma.CMAEvolutionStrategy``), so that both run
+the same algorithm:
+
+* weights: :math:`w'_i = \ln\frac{\lambda+1}{2} - \ln i`, the positive ones summing
+  to 1, the negative ones (active CMA, option ``active``) scaled so that
+  :math:`c_1 + c_\mu \sum w = 0`, limited by :math:`(1 - c_1 - c_\mu)/(c_\mu n)`
+  and :math:`1 + 2\mu^-_{eff}/(\mu_{eff} + 2)` (tutorial eq. (53), pycma's
+  ``RecombinationWeights.finalize_negative_weights``);
+* :math:`c_1 = \min(1, \lambda/6) \cdot 2 / ((n + 1.3)^2 + \mu_{eff})`,
+  :math:`c_\mu = \min(1 - c_1, 2 (0.25 + \mu_{eff} - 2 + 1/\mu_{eff}) /
+  ((n + 2)^2 + \mu_{eff}))`, :math:`c_c = (4 + \mu_{eff}/n) / (n + 4 + 2\mu_{eff}/n)`
+  (tutorial eqs. (55)-(57); pycma adds the ``min(1, lambda/6)`` and the 0.25);
+* :math:`c_\sigma = \min(1/2, (\mu_{eff} + 2) / (n + \mu_{eff} + 3))` and
+  :math:`d_\sigma = 1 + 2 \max(0, a \sqrt{(\mu_{eff} - 1)/(n + 1)} - 1) + c_\sigma`
+  with :math:`a = \max(1, 3 (1 - 2^{-n/9}))` (pycma 4.x; the tutorial's eq. (54)
+  has :math:`n + \mu_{eff} + 5` and :math:`a = 1`);
+* :math:`h_\sigma = 1` iff :math:`\|p_\sigma\|^2 / (1 - (1 - c_\sigma)^{2(g+1)}) / n
+  - 1 < 1 + 4/(n + 1)` (pycma's form of the tutorial's eq. (45) test);
+* the step-size change :math:`\exp((c_\sigma/d_\sigma)(\|p_\sigma\|/E\|N(0,I)\|
+  - 1))` is clipped to :math:`e^{\pm 1}` per generation (pycma);
+* the eigendecomposition is lazy: it is recomputed when at least
+  :math:`1/(10 n (c_1 + c_\mu))` updates have passed since the last one (pycma's
+  ``lazy_update_gap``); ``C`` is symmetrized first and its eigenvalues are floored
+  at :math:`\max(\text{eig}) / 10^{16}`.
+
+See ``docs/cmaes.md`` for the full derivation and the stop criteria.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from evostrat.kernels import cma as kcma
+from evostrat.kernels import rng
+from evostrat.strategies.base import Strategy
+
+#: pycma option names accepted as aliases of evostrat's
+ALIASES = {
+    "maxiter": "max_generations",
+    "maxfevals": "max_evals",
+    "tolconditioncov": "conditioncov",
+}
+#: eigenvalues of C are floored at max(eig) / MAX_CONDITION
+MAX_CONDITION = 1e16
+
+
+def recombination_weights(
+    popsize: int, dim: int, c1: float, cmu: float, active: bool, pos_def: bool = True
+) -> np.ndarray:
+    """Rank-indexed weights, positive ones summing to 1 (Hansen 2016, eq. (49)-(53)).
+
+    Parameters
+    ----------
+    popsize, dim : int
+        lambda and n.
+    c1, cmu : float
+        Learning rates; the negative weights are finalized with them.
+    active : bool
+        Keep negative weights (active CMA); zero them otherwise.
+    pos_def : bool
+        Limit the negative sum to ``(1 - c1 - cmu) / (cmu n)`` (tutorial eq. (53)).
+
+    Returns
+    -------
+    ndarray, shape (popsize,)
+    """
+    raw = np.array(
+        [math.log((popsize + 1) / 2.0) - math.log(i) for i in range(1, popsize + 1)]
+    )
+    mu = int(np.sum(raw > 0))
+    w = raw.copy()
+    w[:mu] /= raw[:mu].sum()
+    neg = w[mu:]
+    if neg.sum() != 0:
+        neg /= -neg.sum()  # negative weights sum to -1
+    if not active:
+        w[mu:] = 0.0
+        return w
+    if w[-1] < 0 and cmu > 0:
+        mueff = 1.0 / np.sum(w[:mu] ** 2)
+        mueff_minus = neg.sum() ** 2 / np.sum(neg**2)
+        neg *= (1.0 + c1 / cmu) / abs(neg.sum())
+        limits = [1.0 + 2.0 * mueff_minus / (mueff + 2.0)]
+        if pos_def:
+            limits.insert(0, (1.0 - c1 - cmu) / cmu / dim)
+        for limit in limits:
+            if abs(neg.sum()) > limit:
+                neg *= limit / abs(neg.sum())
+    return w
+
+
+def cma_parameters(dim: int, popsize: int) -> dict[str, float]:
+    """Default c1, cmu, cc, cs, damps, mueff, chi_n (pycma 4.x, Hansen 2016 Table 1).
+
+    Parameters
+    ----------
+    dim : int
+        Search space dimension n.
+    popsize : int
+        lambda.
+
+    Returns
+    -------
+    dict
+        ``mu, mueff, c1, cmu, cc, cs, damps, chi_n``.
+    """
+    n = float(dim)
+    raw = np.array(
+        [math.log((popsize + 1) / 2.0) - math.log(i) for i in range(1, popsize + 1)]
+    )
+    pos = raw[raw > 0]
+    mueff = float(pos.sum() ** 2 / np.sum(pos**2))
+    c1 = min(1.0, popsize / 6.0) * 2.0 / ((n + 1.3) ** 2 + mueff)
+    cmu = min(
+        1.0 - c1, 2.0 * (0.25 + mueff - 2.0 + 1.0 / mueff) / ((n + 2) ** 2 + mueff)
+    )
+    cc = (4.0 + mueff / n) / (n + 4.0 + 2.0 * mueff / n)
+    cs = min(0.5, (mueff + 2.0) / (n + mueff + 3.0))
+    damp_in = max(1.0, 3.0 * (1.0 - 0.5 ** (n / 9.0)))
+    damps = 1.0 + 2.0 * max(0.0, damp_in * math.sqrt((mueff - 1.0) / (n + 1.0)) - 1.0)
+    damps += cs
+    chi_n = math.sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n))
+    return {
+        "mu": int(pos.size),
+        "mueff": mueff,
+        "c1": c1,
+        "cmu": cmu,
+        "cc": cc,
+        "cs": cs,
+        "damps": damps,
+        "chi_n": chi_n,
+    }
+
+
+class CMAES(Strategy):
+    r"""CMA-ES with pycma's defaults (Hansen, arXiv:1604.00772, 2016, Table 1 / App. A).
+
+    Samples :math:`x_i = m + \sigma B D z_i`, :math:`z_i` from the counter-based
+    stream of individual ``i`` of the generation; ``tell`` updates the mean
+    (eq. (41)), the paths :math:`p_\sigma, p_c` (eqs. (43), (45)), ``C`` with the
+    rank-one and (active) rank-:math:`\mu` terms (eqs. (46), (47)) and
+    :math:`\sigma` by CSA (eq. (44)). See the module docstring for the parameters.
+
+    Options
+    -------
+    active : bool, default True
+        Negative recombination weights in the covariance update (pycma
+        ``CMA_active``).
+    tolfunhist : float, default 1e-12
+        Stop when the best fitness of the last ``10 + 30 n / lambda`` generations
+        varies less.
+    tolupsigma : float, default 1e20
+        Stop when ``sigma / sigma0 > tolupsigma * sqrt(max eig C)``.
+    tolfacupx : float, default 1e3
+        Stop when a standard deviation exceeds ``sigma0 * tolfacupx``.
+    tolstagnation : int, optional
+        Default ``int(100 + 100 n^1.5 / lambda)``; stop when the median of the recent
+        best and median fitness (sampled every 5 generations) stop improving.
+    conditioncov : float, default 1e14 (alias ``tolconditioncov``)
+        Stop when the condition number of ``C`` exceeds it.
+    tolflatfitness : int, default 1
+        Stop when the best and the 75 %-quantile fitness are equal for more than
+        this many consecutive generations.
+    noeffectaxis, noeffectcoord : bool, default True
+        Stop when adding ``0.1 sigma sqrt(eig_i) b_i`` (one principal axis per
+        generation, cyclically) / ``0.2 sigma sqrt(C_jj)`` (any coordinate) leaves
+        the mean unchanged in floating point.
+    maxiter, maxfevals : int
+        Aliases of ``max_generations``, ``max_evals``.
+
+    ``tolx`` (base option) stops when every ``sigma sqrt(C_jj)`` and every
+    ``sigma |p_c|_j`` is below it (pycma).
+
+    Attributes
+    ----------
+    mean : ndarray
+        Distribution mean.
+    sigma : float
+        Step size.
+    cov : ndarray, shape (dim, dim)
+        Covariance matrix ``C`` (the distribution's covariance is ``sigma**2 C``).
+    """
+
+    name = "cmaes"
+    _options: ClassVar[dict[str, Any]] = {
+        "active": True,
+        "tolfunhist": 1e-12,
+        "tolupsigma": 1e20,
+        "tolfacupx": 1e3,
+        "tolstagnation": None,
+        "conditioncov": 1e14,
+        "tolflatfitness": 1,
+        "noeffectaxis": True,
+        "noeffectcoord": True,
+    }
+    _min_popsize = 2
+
+    def __init__(
+        self,
+        x0: Any,
+        sigma0: float,
+        popsize: int | None = None,
+        seed: int | None = None,
+        maximize: bool = False,
+        **options: Any,
+    ) -> None:
+        for alias, target in ALIASES.items():
+            if alias in options:
+                if target in options:
+                    raise TypeError(
+                        f"give either {alias!r} or {target!r}, not both "
+                        f"({alias} is pycma's name for {target})"
+                    )
+                options[target] = options.pop(alias)
+        super().__init__(x0, sigma0, popsize, seed, maximize, **options)
+
+    # ------------------------------------------------------------------ setup
+    def _default_popsize(self) -> int:
+        return 4 + int(3 * math.log(self.dim))
+
+    def _check_cma_options(self) -> None:
+        o = self.options
+        for name in ("tolfunhist", "tolupsigma", "tolfacupx", "conditioncov"):
+            v = o[name]
+            if v is not None and (isinstance(v, bool) or not float(v) > 0):
+                raise ValueError(f"{name} must be a positive number or None, got {v!r}")
+        for name in ("tolstagnation", "tolflatfitness"):
+            v = o[name]
+            if v is not None and (isinstance(v, bool) or int(v) != v or v < 0):
+                raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
+        if o["tolstagnation"] is None:
+            o["tolstagnation"] = int(100 + 100 * self.dim**1.5 / self.popsize)
+
+    def _learning_rates(self, p: dict[str, float]) -> tuple[float, float]:
+        return p["c1"], p["cmu"]
+
+    def _setup(self) -> None:
+        self._check_cma_options()
+        if self.popsize < 2:
+            raise ValueError("CMAES needs popsize >= 2")
+        p = cma_parameters(self.dim, self.popsize)
+        self.c1, self.cmu = self._learning_rates(p)
+        self.cc, self.cs, self.damps = p["cc"], p["cs"], p["damps"]
+        self.mueff, self.mu, self.chi_n = p["mueff"], p["mu"], p["chi_n"]
+        self.weights = recombination_weights(
+            self.popsize, self.dim, self.c1, self.cmu, bool(self.options["active"]),
+            pos_def=True,
+        )  # fmt: skip
+        self.sigma0 = float(self.sigma)
+        n = self.dim
+        self.ps = np.zeros(n)
+        self.pc = np.zeros(n)
+        key = self._key
+        self._key64 = key - (1 << 64) if key >= 1 << 63 else key
+        # stop-criterion bookkeeping (pycma's fit.histbest / histmedian)
+        self._histbest: list[float] = []
+        self._histmedian: list[float] = []
+        self._best_seen = math.inf
+        self._best_evals = 0
+        self._flat_generations = 0
+        self._setup_cov()
+
+    def _setup_cov(self) -> None:
+        n = self.dim
+        self.cov = np.eye(n)
+        self.eigenvalues = np.ones(n)
+        self.B = np.eye(n)
+        self._BDT = np.eye(n)
+        self._eigen_generation = 0
+        self.lazy_gap = 1.0 / (self.c1 + self.cmu + 1e-23) / n / 10.0
+
+    # --------------------------------------------------------------- sampling
+    def _sample(self, indices: np.ndarray) -> np.ndarray:
+        cache = self._cache
+        if "X" in cache:
+            return cache["X"][indices]
+        full = indices.shape[0] == self.popsize and bool(
+            np.all(indices == np.arange(self.popsize))
+        )
+        Z = rng.sample_normal(self._key, self.generation, indices, self.dim)
+        Y = np.empty_like(Z)
+        X = np.empty_like(Z)
+        self._transform(Z, Y, X)
+        if full:
+            cache["Z"], cache["Y"], cache["X"] = Z, Y, X
+            return X.copy()
+        return X
+
+    def _transform(self, Z: np.ndarray, Y: np.ndarray, X: np.ndarray) -> None:
+        kcma.transform_full(Z, self._BDT, self.mean, self.sigma, Y, X)
+
+    def _population(self) -> tuple[np.ndarray, np.ndarray]:
+        """This generation's ``Z`` and ``Y`` (from the cache, else regenerated)."""
+        if "Z" not in self._cache:
+            self._sample(np.arange(self.popsize, dtype=np.int64))
+        return self._cache["Z"], self._cache["Y"]
+
+    # ----------------------------------------------------------------- update
+    def _update(self, fitness: np.ndarray) -> None:
+        Z, Y = self._population()
+        self._record(fitness)
+        self.sigma, self.hsig = kcma.tell_full(
+            fitness, Z, Y, self.weights, self.mean, self.sigma, self.ps, self.pc,
+            self.cov, self.B, self.generation, self.cs, self.damps, self.cc,
+            self.c1, self.cmu, self.mueff, self.chi_n,
+        )  # fmt: skip
+        if self.generation + 1 - self._eigen_generation >= self.lazy_gap:
+            self._decompose()
+
+    def _decompose(self) -> None:
+        self.eigenvalues, self.B, self._BDT = kcma.eigen_decompose(
+            self.cov, MAX_CONDITION
+        )
+        self._eigen_generation = self.generation + 1
+
+    def _record(self, fitness: np.ndarray) -> None:
+        """Bookkeeping of tolstagnation and tolflatfitness (pycma's ``fit``)."""
+        srt = np.sort(fitness)
+        lam = srt.shape[0]
+        gen = self.generation + 1  # pycma's countiter after this tell
+        if srt[0] < self._best_seen:
+            self._best_seen = float(srt[0])
+            self._best_evals = self.evals + lam
+        if gen % 5 == 0:
+            i = lam // 2
+            median = srt[i] if lam % 2 else 0.5 * (srt[i - 1] + srt[i])
+            self._histbest.insert(0, float(srt[0]))
+            self._histmedian.insert(0, float(median))
+            if len(self._histbest) > 20000:
+                self._histbest.pop()
+                self._histmedian.pop()
+        if srt[0] < srt[int(0.75 * lam)]:
+            self._flat_generations = 0
+        else:
+            self._flat_generations += 1
+
+    # ------------------------------------------------------------- stopping
+    def _diag_cov(self) -> np.ndarray:
+        return np.diag(self.cov)
+
+    def _stds(self) -> np.ndarray:
+        return self.sigma * np.sqrt(self._diag_cov())
+
+    def stop(self) -> dict[str, Any]:
+        """Stop criteria met now (see the class docstring); empty to go on."""
+        out = super().stop()
+        if "tolx" in out and not np.all(
+            self.sigma * np.abs(self.pc) < self.options["tolx"]
+        ):
+            del out["tolx"]  # pycma: sigma * pc must be small too
+        return out
+
+    def _axis_no_effect(self) -> bool:
+        i = self.generation % self.dim
+        step = 0.1 * self.sigma * math.sqrt(self.eigenvalues[i]) * self.B[:, i]
+        return bool(np.all(self.mean == self.mean + step))
+
+    def _condition(self) -> float:
+        ev = self.eigenvalues
+        return float(ev[-1] / ev[0])
+
+    def _stop_criteria(self) -> dict[str, Any]:
+        if self.generation == 0:
+            return {}
+        o = self.options
+        out: dict[str, Any] = {}
+        stds = self._stds()
+        if o["tolfunhist"] is not None:
+            hist = self._best_hist
+            if len(hist) > 9 and max(hist) - min(hist) < o["tolfunhist"]:
+                out["tolfunhist"] = o["tolfunhist"]
+        top = math.sqrt(float(np.max(self.eigenvalues)))
+        if (
+            o["tolupsigma"] is not None
+            and self.sigma / top > self.sigma0 * o["tolupsigma"]
+        ):
+            out["tolupsigma"] = o["tolupsigma"]
+        if o["tolfacupx"] is not None and np.any(stds > self.sigma0 * o["tolfacupx"]):
+            out["tolfacupx"] = o["tolfacupx"]
+        if o["conditioncov"] is not None and self._condition() > o["conditioncov"]:
+            out["conditioncov"] = o["conditioncov"]
+        if (
+            o["tolflatfitness"] is not None
+            and self._flat_generations > o["tolflatfitness"]
+        ):
+            out["tolflatfitness"] = o["tolflatfitness"]
+        if o["noeffectcoord"]:
+            idx = np.flatnonzero(self.mean == self.mean + 0.2 * stds)
+            if idx.size:
+                out["noeffectcoord"] = idx.tolist()
+        if o["noeffectaxis"] and self._axis_no_effect():
+            out["noeffectaxis"] = True
+        if o["tolstagnation"] and self._stagnated():
+            out["tolstagnation"] = o["tolstagnation"]
+        return out
+
+    def _stagnated(self) -> bool:
+        """pycma's tolstagnation test on the best / median histories."""
+        stag = self.options["tolstagnation"]
+        hb, hm = self._histbest, self._histmedian
+        n, g = self.dim, self.generation
+        length = max(stag / 5.0 / 2, len(hb) / 10.0)
+        if length > g:
+            return False
+        k = int(length)
+        return bool(
+            g > n * (5 + 100 / self.popsize)
+            and (self.evals - self._best_evals) / self.popsize > stag / 2
+            and len(hb) > 100
+            and 2 * k < len(hb)
+            and np.median(hm[:k]) >= np.median(hm[k : 2 * k])
+            and np.median(hb[:k]) >= np.median(hb[k : 2 * k])
+        )

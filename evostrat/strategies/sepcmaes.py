@@ -1,0 +1,93 @@
+r"""sep-CMA-ES: CMA-ES with a diagonal covariance matrix, linear cost in n.
+
+R. Ros, N. Hansen, "A Simple Modification in CMA-ES Achieving Linear Time and Space
+Complexity", PPSN X (2008), section 3: ``C`` is kept diagonal, the sampling is
+:math:`x_i = m + \sigma\, \mathrm{diag}(\sqrt{c})\, z_i`, the isotropic path uses
+:math:`C^{-1/2} \langle y \rangle_w = \langle z \rangle_w`, and only the diagonal of
+the rank-one and rank-:math:`\mu` updates is kept, with the learning rates multiplied
+by :math:`(n + 2)/3` (their eq. (6)) because the diagonal has only n degrees of
+freedom. Everything else (weights, cs, damps, cc, h_sigma, stop criteria) is as in
+:class:`~evostrat.strategies.cmaes.CMAES`. Time and memory per generation are
+O(lambda n); no n x n array is ever formed.
+"""
+
+from __future__ import annotations
+
+import math
+import numpy as np
+
+from evostrat.kernels import cma as kcma
+from evostrat.strategies.cmaes import CMAES
+
+#: a variance never drops below this fraction of its previous value in one update
+VARIANCE_FLOOR = 1e-2
+
+
+class SepCMAES(CMAES):
+    r"""Separable CMA-ES (Ros & Hansen, PPSN 2008): diagonal covariance.
+
+    Same constructor, options and stop criteria as :class:`CMAES` (``conditioncov``
+    uses ``max(c) / min(c)``, ``noeffectaxis`` the coordinate axes). Learning rates
+    :math:`c_1, c_\mu` are CMAES's times :math:`(n+2)/3`, capped so that
+    :math:`c_1 + c_\mu \le 1`; with ``active=True`` the negative weights are limited
+    so that every variance stays positive (tutorial eq. (53)).
+
+    Attributes
+    ----------
+    cov_diag : ndarray, shape (dim,)
+        The diagonal of ``C``.
+    cov : ndarray
+        Alias of ``cov_diag`` (the diagonal, not an n x n matrix).
+    """
+
+    name = "sepcmaes"
+
+    def _learning_rates(self, p: dict[str, float]) -> tuple[float, float]:
+        fac = (self.dim + 2.0) / 3.0
+        c1 = min(1.0, p["c1"] * fac)
+        cmu = min(1.0 - c1, p["cmu"] * fac)
+        return c1, cmu
+
+    def _setup_cov(self) -> None:
+        n = self.dim
+        self.cov_diag = np.ones(n)
+        self._std = np.ones(n)
+        self.lazy_gap = 0.0
+
+    @property
+    def cov(self) -> np.ndarray:
+        return self.cov_diag
+
+    @property
+    def eigenvalues(self) -> np.ndarray:
+        return np.sort(self.cov_diag)
+
+    def _transform(self, Z: np.ndarray, Y: np.ndarray, X: np.ndarray) -> None:
+        kcma.transform_diag(Z, self._std, self.mean, self.sigma, Y, X)
+
+    def _update(self, fitness: np.ndarray) -> None:
+        Z, Y = self._population()
+        self._record(fitness)
+        self.sigma, self.hsig = kcma.tell_diag(
+            fitness, Z, Y, self.weights, self.mean, self.sigma, self.ps, self.pc,
+            self.cov_diag, self.generation, self.cs, self.damps, self.cc,
+            self.c1, self.cmu, self.mueff, self.chi_n, VARIANCE_FLOOR,
+        )  # fmt: skip
+        c = self.cov_diag
+        top = float(c.max())
+        if not top > 0 or not math.isfinite(top):
+            c[:] = 1.0
+        else:
+            np.maximum(c, top / 1e16, out=c)
+        np.sqrt(c, out=self._std)
+
+    def _diag_cov(self) -> np.ndarray:
+        return self.cov_diag
+
+    def _condition(self) -> float:
+        return float(self.cov_diag.max() / self.cov_diag.min())
+
+    def _axis_no_effect(self) -> bool:
+        i = self.generation % self.dim
+        m = self.mean[i]
+        return bool(m == m + 0.1 * self.sigma * self._std[i])
