@@ -367,9 +367,14 @@ class _Restarts:
             options["target"] = self.target
         seed = _run_seed(self.seed, run)
         x0 = _initial_point(self.x0, generator)
-        opt = self.cls(
-            x0, sigma0, popsize=popsize, seed=seed, maximize=self.maximize, **options
-        )
+        kwargs = {"seed": seed, "maximize": self.maximize, **options}
+        try:
+            opt = self.cls(x0, sigma0, popsize=popsize, **kwargs)
+        except ValueError as err:
+            # a strategy that needs an even (or odd) popsize, e.g. symmetric pairs
+            if regime == "first" or "popsize" not in str(err):
+                raise
+            opt = self.cls(x0, sigma0, popsize=popsize + 1, **kwargs)
         if regime == "first":
             self.popsize0 = opt.popsize
             self.max_generations0 = opt.options["max_generations"]

@@ -238,3 +238,27 @@ def test_restarts_solve_rastrigin_10(seed, restart_strategy):
     assert res.stop == {"target": 1e-8}
     assert res.restarts >= 1 and res.runs[0].fbest > 1e-8
     assert res.evals <= 200_000
+
+
+@pytest.mark.parametrize("restart_strategy", ["ipop", "bipop"])
+def test_restarts_respect_a_strategy_popsize_parity(restart_strategy):
+    pytest.importorskip("evostrat.strategies.pepg")
+    res = evostrat.fmin(
+        sphere, np.ones(6), 0.5, "pepg", restarts=3, seed=5, max_generations=5,
+        restart_strategy=restart_strategy, baseline="mean",
+    )  # fmt: skip
+    assert all(r.popsize % 2 == 1 for r in res.runs)  # pairs plus the mean
+    assert res.restarts >= 3
+
+
+@pytest.mark.parametrize("strategy", ["sepcmaes", "snes", "xnes", "openes", "simplega"])
+def test_every_strategy_restarts(strategy):
+    pytest.importorskip(
+        f"evostrat.strategies.{strategy}".replace("simplega", "simple_ga")
+    )
+    res = evostrat.fmin(
+        sphere, np.ones(4), 0.5, strategy, restarts=2, seed=2, max_generations=5
+    )
+    p0 = res.runs[0].popsize
+    assert [r.popsize for r in res.runs] == [p0, 2 * p0, 4 * p0]
+    assert res.fbest < sphere(np.ones(4))
