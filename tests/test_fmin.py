@@ -203,14 +203,12 @@ def test_f_must_be_callable():
 
 
 def test_cmaes_restarts_popsize_default():
-    pytest.importorskip("evostrat.strategies.cmaes")
     res = evostrat.fmin(sphere, np.ones(10), 0.5, restarts=1, seed=1, max_generations=3)
     assert [r.popsize for r in res.runs] == [10, 20]
     assert res.evals == 3 * 10 + 3 * 20
 
 
 def test_cmaes_pycma_aliases_are_global_or_per_run():
-    pytest.importorskip("evostrat.strategies.cmaes")
     res = evostrat.fmin(
         rastrigin, np.full(5, 3.0), 2.0, restarts=9, seed=1, maxfevals=3000, maxiter=20
     )
@@ -228,7 +226,6 @@ def test_cmaes_pycma_aliases_are_global_or_per_run():
 def test_restarts_solve_rastrigin_10(seed, restart_strategy):
     """IPOP-CMA-ES on 10-D Rastrigin, x0 ~ U[-5, 5]^n, sigma0 = 5 (Auger & Hansen
     2005), budget 2e5: a single run fails, restarts with larger populations succeed."""
-    pytest.importorskip("evostrat.strategies.cmaes")
     x0 = np.random.default_rng(seed).uniform(-5, 5, 10)
     res = evostrat.fmin(
         rastrigin, x0, 5.0, restarts=9, seed=seed, max_evals=200_000, target=1e-8,
@@ -242,7 +239,6 @@ def test_restarts_solve_rastrigin_10(seed, restart_strategy):
 
 @pytest.mark.parametrize("restart_strategy", ["ipop", "bipop"])
 def test_restarts_respect_a_strategy_popsize_parity(restart_strategy):
-    pytest.importorskip("evostrat.strategies.pepg")
     res = evostrat.fmin(
         sphere, np.ones(6), 0.5, "pepg", restarts=3, seed=5, max_generations=5,
         restart_strategy=restart_strategy, baseline="mean",
