@@ -25,8 +25,49 @@ import math
 import numpy as np
 from numba import njit
 
+from evostrat.kernels.rng import STREAM_NORMAL, normal_rows
+
 #: above this dimension the rank-mu update uses BLAS (``np.dot``)
 BLAS_DIM = 48
+
+#: layout of the ``params`` vector of the tell kernels
+P_CS, P_DAMPS, P_CC, P_C1, P_CMU, P_MUEFF, P_CHI_N, P_FLOOR = range(8)
+N_PARAMS = 8
+
+
+@njit(cache=True)
+def _is_arange(indices, popsize):
+    if indices.shape[0] != popsize:
+        return False
+    for i in range(popsize):
+        if indices[i] != i:
+            return False
+    return True
+
+
+@njit(cache=True)
+def sample_full(key, generation, indices, popsize, BDT, mean, sigma):
+    """Rows ``indices`` of a full-covariance generation: ``(Z, Y, X, is_all)``.
+
+    ``Z`` from the counter-based streams (:func:`evostrat.kernels.rng.normal_rows`),
+    ``Y``/``X`` by :func:`transform_full`; ``is_all`` tells whether ``indices`` is
+    ``0 .. popsize-1`` (the whole population, worth caching).
+    """
+    Z = normal_rows(key, generation, indices, mean.shape[0], STREAM_NORMAL)
+    Y = np.empty_like(Z)
+    X = np.empty_like(Z)
+    transform_full(Z, BDT, mean, sigma, Y, X)
+    return Z, Y, X, _is_arange(indices, popsize)
+
+
+@njit(cache=True)
+def sample_diag(key, generation, indices, popsize, std, mean, sigma):
+    """As :func:`sample_full` for a diagonal covariance with root ``std``."""
+    Z = normal_rows(key, generation, indices, mean.shape[0], STREAM_NORMAL)
+    Y = np.empty_like(Z)
+    X = np.empty_like(Z)
+    transform_diag(Z, std, mean, sigma, Y, X)
+    return Z, Y, X, _is_arange(indices, popsize)
 
 
 @njit(cache=True)
@@ -86,7 +127,7 @@ def _recombine(fitness, Z, Y, weights, mean, sigma):
     Returns ``(order, zw, yw)``; ``mean`` is updated in place (tutorial eq. (41)).
     """
     lam, n = Z.shape
-    order = np.argsort(fitness, kind="mergesort")
+    order = np.argsort(fitness, kind="mergesort")  # stable: ties by index
     zw = np.zeros(n)
     yw = np.zeros(n)
     for k in range(lam):
@@ -145,17 +186,45 @@ def _active_coefficients(order, Z, weights, cmu, n):
 
 
 @njit(cache=True)
-def tell_full(
-    fitness, Z, Y, weights, mean, sigma, ps, pc, C, B,
-    generation, cs, damps, cc, c1, cmu, mueff, chi_n,
-):  # fmt: skip
-    """One CMA-ES update (tutorial Fig. / eqs. (41)-(47)), in place.
+def _fitness_stats(fitness, order):
+    """``(best, median, 75 %-quantile)`` of the sorted fitness (pycma's ``fit``)."""
+    lam = order.shape[0]
+    h = lam // 2
+    if lam % 2:
+        median = fitness[order[h]]
+    else:
+        median = 0.5 * (fitness[order[h - 1]] + fitness[order[h]])
+    return fitness[order[0]], median, fitness[order[int(0.75 * lam)]]
 
-    Updates ``mean``, ``ps``, ``pc`` and ``C`` in place and returns
-    ``(new_sigma, hsig)``. ``B`` holds the eigenvectors used to sample ``Z``:
+
+@njit(cache=True)
+def tell_full(
+    fitness, Z, Y, weights, mean, sigma, paths, C, B, BDT, eigenvalues,
+    generation, params, decompose,
+):  # fmt: skip
+    """One CMA-ES update (tutorial eqs. (41)-(47)), in place; one compiled call.
+
+    Updates ``mean``, ``paths = [p_sigma, p_c]`` and ``C`` in place; when
+    ``decompose`` is true, also ``eigenvalues``, ``B`` and ``BDT`` (in place, via
+    :func:`eigen_decompose` with the condition cap ``1 / params[P_FLOOR]``).
+    ``B`` must hold the eigenvectors used to sample ``Z``: then
     ``C^{-1/2} <y>_w = B <z>_w`` (the isotropic mean shift of eq. (43)).
+
+    Returns
+    -------
+    tuple
+        ``(new_sigma, hsig, f_best, f_median, f_q75)``.
     """
     lam, n = Z.shape
+    ps = paths[0]
+    pc = paths[1]
+    cs, damps, cc = params[P_CS], params[P_DAMPS], params[P_CC]
+    c1, cmu, mueff, chi_n = (
+        params[P_C1],
+        params[P_CMU],
+        params[P_MUEFF],
+        params[P_CHI_N],
+    )
     order, zw, yw = _recombine(fitness, Z, Y, weights, mean, sigma)
     # eq. (43): ps <- (1 - cs) ps + sqrt(cs (2 - cs) mueff) B <z>_w
     fac = math.sqrt(cs * (2.0 - cs) * mueff)
@@ -202,21 +271,37 @@ def tell_full(
         for i in range(n):
             for j in range(i):
                 C[i, j] = C[j, i]
-    return sigma * _sigma_factor(ps_norm, cs, damps, chi_n), hsig
+    if decompose:
+        ev, Bn, BDTn = eigen_decompose(C, 1.0 / params[P_FLOOR])
+        eigenvalues[:] = ev
+        B[:, :] = Bn
+        BDT[:, :] = BDTn
+    fb, fm, fq = _fitness_stats(fitness, order)
+    return sigma * _sigma_factor(ps_norm, cs, damps, chi_n), hsig, fb, fm, fq
 
 
 @njit(cache=True)
 def tell_diag(
-    fitness, Z, Y, weights, mean, sigma, ps, pc, diag,
-    generation, cs, damps, cc, c1, cmu, mueff, chi_n, floor,
-):  # fmt: skip
+    fitness, Z, Y, weights, mean, sigma, paths, diag, std, generation, params, shrink
+):
     """One separable CMA-ES update (Ros & Hansen 2008), O(lam n), in place.
 
     As :func:`tell_full` with ``C = diag(diag)``: ``C^{-1/2} <y>_w = <z>_w`` and only
-    the diagonal of the rank-one and rank-mu terms is kept. Variances are kept
-    above ``floor`` times their previous value. Returns ``(new_sigma, hsig)``.
+    the diagonal of the rank-one and rank-mu terms is kept. A variance never falls
+    below ``shrink`` times its previous value in one update, nor below
+    ``max(diag) * params[P_FLOOR]``; ``std = sqrt(diag)`` is refreshed.
+    Returns ``(new_sigma, hsig, f_best, f_median, f_q75)``.
     """
     lam, n = Z.shape
+    ps = paths[0]
+    pc = paths[1]
+    cs, damps, cc = params[P_CS], params[P_DAMPS], params[P_CC]
+    c1, cmu, mueff, chi_n = (
+        params[P_C1],
+        params[P_CMU],
+        params[P_MUEFF],
+        params[P_CHI_N],
+    )
     order, zw, yw = _recombine(fitness, Z, Y, weights, mean, sigma)
     fac = math.sqrt(cs * (2.0 - cs) * mueff)
     for j in range(n):
@@ -238,9 +323,22 @@ def tell_diag(
         yr = Y[order[k]]
         for j in range(n):
             new[j] += c * yr[j] * yr[j]
+    top = 0.0
     for j in range(n):
-        diag[j] = max(new[j], floor * diag[j])
-    return sigma * _sigma_factor(ps_norm, cs, damps, chi_n), hsig
+        v = max(new[j], shrink * diag[j])
+        diag[j] = v
+        if v > top:
+            top = v
+    if not (top > 0.0 and top < np.inf):  # cannot happen from finite input
+        top = 1.0
+        diag[:] = 1.0
+    lo = top * params[P_FLOOR]
+    for j in range(n):
+        if not diag[j] >= lo:
+            diag[j] = lo
+        std[j] = math.sqrt(diag[j])
+    fb, fm, fq = _fitness_stats(fitness, order)
+    return sigma * _sigma_factor(ps_norm, cs, damps, chi_n), hsig, fb, fm, fq
 
 
 @njit(cache=True)

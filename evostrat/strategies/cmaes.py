@@ -38,7 +38,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from evostrat.kernels import cma as kcma
-from evostrat.kernels import rng
 from evostrat.strategies.base import Strategy
 
 #: pycma option names accepted as aliases of evostrat's
@@ -254,11 +253,16 @@ class CMAES(Strategy):
             pos_def=True,
         )  # fmt: skip
         self.sigma0 = float(self.sigma)
-        n = self.dim
-        self.ps = np.zeros(n)
-        self.pc = np.zeros(n)
+        self._paths = np.zeros((2, self.dim))  # p_sigma, p_c
+        self._params = np.zeros(kcma.N_PARAMS)
+        pv = self._params
+        pv[kcma.P_CS], pv[kcma.P_DAMPS], pv[kcma.P_CC] = self.cs, self.damps, self.cc
+        pv[kcma.P_C1], pv[kcma.P_CMU] = self.c1, self.cmu
+        pv[kcma.P_MUEFF], pv[kcma.P_CHI_N] = self.mueff, self.chi_n
+        pv[kcma.P_FLOOR] = 1.0 / MAX_CONDITION
         key = self._key
         self._key64 = key - (1 << 64) if key >= 1 << 63 else key
+        self.hsig = 1.0
         # stop-criterion bookkeeping (pycma's fit.histbest / histmedian)
         self._histbest: list[float] = []
         self._histmedian: list[float] = []
@@ -266,6 +270,16 @@ class CMAES(Strategy):
         self._best_evals = 0
         self._flat_generations = 0
         self._setup_cov()
+
+    @property
+    def ps(self) -> np.ndarray:
+        """Conjugate evolution path p_sigma (tutorial eq. (43))."""
+        return self._paths[0]
+
+    @property
+    def pc(self) -> np.ndarray:
+        """Evolution path p_c (tutorial eq. (45))."""
+        return self._paths[1]
 
     def _setup_cov(self) -> None:
         n = self.dim
@@ -281,20 +295,17 @@ class CMAES(Strategy):
         cache = self._cache
         if "X" in cache:
             return cache["X"][indices]
-        full = indices.shape[0] == self.popsize and bool(
-            np.all(indices == np.arange(self.popsize))
-        )
-        Z = rng.sample_normal(self._key, self.generation, indices, self.dim)
-        Y = np.empty_like(Z)
-        X = np.empty_like(Z)
-        self._transform(Z, Y, X)
+        Z, Y, X, full = self._sample_rows(indices)
         if full:
             cache["Z"], cache["Y"], cache["X"] = Z, Y, X
             return X.copy()
         return X
 
-    def _transform(self, Z: np.ndarray, Y: np.ndarray, X: np.ndarray) -> None:
-        kcma.transform_full(Z, self._BDT, self.mean, self.sigma, Y, X)
+    def _sample_rows(self, indices: np.ndarray) -> tuple:
+        return kcma.sample_full(
+            self._key64, self.generation, indices, self.popsize, self._BDT,
+            self.mean, self.sigma,
+        )  # fmt: skip
 
     def _population(self) -> tuple[np.ndarray, np.ndarray]:
         """This generation's ``Z`` and ``Y`` (from the cache, else regenerated)."""
@@ -305,41 +316,28 @@ class CMAES(Strategy):
     # ----------------------------------------------------------------- update
     def _update(self, fitness: np.ndarray) -> None:
         Z, Y = self._population()
-        self._record(fitness)
-        self.sigma, self.hsig = kcma.tell_full(
-            fitness, Z, Y, self.weights, self.mean, self.sigma, self.ps, self.pc,
-            self.cov, self.B, self.generation, self.cs, self.damps, self.cc,
-            self.c1, self.cmu, self.mueff, self.chi_n,
+        decompose = self.generation + 1 - self._eigen_generation >= self.lazy_gap
+        self.sigma, self.hsig, *stats = kcma.tell_full(
+            fitness, Z, Y, self.weights, self.mean, self.sigma, self._paths,
+            self.cov, self.B, self._BDT, self.eigenvalues, self.generation,
+            self._params, decompose,
         )  # fmt: skip
-        if self.generation + 1 - self._eigen_generation >= self.lazy_gap:
-            self._decompose()
+        if decompose:
+            self._eigen_generation = self.generation + 1
+        self._record(*stats)
 
-    def _decompose(self) -> None:
-        self.eigenvalues, self.B, self._BDT = kcma.eigen_decompose(
-            self.cov, MAX_CONDITION
-        )
-        self._eigen_generation = self.generation + 1
-
-    def _record(self, fitness: np.ndarray) -> None:
+    def _record(self, f_best: float, f_median: float, f_q75: float) -> None:
         """Bookkeeping of tolstagnation and tolflatfitness (pycma's ``fit``)."""
-        srt = np.sort(fitness)
-        lam = srt.shape[0]
-        gen = self.generation + 1  # pycma's countiter after this tell
-        if srt[0] < self._best_seen:
-            self._best_seen = float(srt[0])
-            self._best_evals = self.evals + lam
-        if gen % 5 == 0:
-            i = lam // 2
-            median = srt[i] if lam % 2 else 0.5 * (srt[i - 1] + srt[i])
-            self._histbest.insert(0, float(srt[0]))
-            self._histmedian.insert(0, float(median))
+        if f_best < self._best_seen:
+            self._best_seen = f_best
+            self._best_evals = self.evals + self.popsize
+        if (self.generation + 1) % 5 == 0:  # pycma's countiter after this tell
+            self._histbest.insert(0, f_best)
+            self._histmedian.insert(0, f_median)
             if len(self._histbest) > 20000:
                 self._histbest.pop()
                 self._histmedian.pop()
-        if srt[0] < srt[int(0.75 * lam)]:
-            self._flat_generations = 0
-        else:
-            self._flat_generations += 1
+        self._flat_generations = 0 if f_best < f_q75 else self._flat_generations + 1
 
     # ------------------------------------------------------------- stopping
     def _diag_cov(self) -> np.ndarray:

@@ -13,14 +13,13 @@ O(lambda n); no n x n array is ever formed.
 
 from __future__ import annotations
 
-import math
 import numpy as np
 
 from evostrat.kernels import cma as kcma
 from evostrat.strategies.cmaes import CMAES
 
 #: a variance never drops below this fraction of its previous value in one update
-VARIANCE_FLOOR = 1e-2
+VARIANCE_SHRINK = 1e-2
 
 
 class SepCMAES(CMAES):
@@ -62,24 +61,19 @@ class SepCMAES(CMAES):
     def eigenvalues(self) -> np.ndarray:
         return np.sort(self.cov_diag)
 
-    def _transform(self, Z: np.ndarray, Y: np.ndarray, X: np.ndarray) -> None:
-        kcma.transform_diag(Z, self._std, self.mean, self.sigma, Y, X)
+    def _sample_rows(self, indices: np.ndarray) -> tuple:
+        return kcma.sample_diag(
+            self._key64, self.generation, indices, self.popsize, self._std,
+            self.mean, self.sigma,
+        )  # fmt: skip
 
     def _update(self, fitness: np.ndarray) -> None:
         Z, Y = self._population()
-        self._record(fitness)
-        self.sigma, self.hsig = kcma.tell_diag(
-            fitness, Z, Y, self.weights, self.mean, self.sigma, self.ps, self.pc,
-            self.cov_diag, self.generation, self.cs, self.damps, self.cc,
-            self.c1, self.cmu, self.mueff, self.chi_n, VARIANCE_FLOOR,
+        self.sigma, self.hsig, *stats = kcma.tell_diag(
+            fitness, Z, Y, self.weights, self.mean, self.sigma, self._paths,
+            self.cov_diag, self._std, self.generation, self._params, VARIANCE_SHRINK,
         )  # fmt: skip
-        c = self.cov_diag
-        top = float(c.max())
-        if not top > 0 or not math.isfinite(top):
-            c[:] = 1.0
-        else:
-            np.maximum(c, top / 1e16, out=c)
-        np.sqrt(c, out=self._std)
+        self._record(*stats)
 
     def _diag_cov(self) -> np.ndarray:
         return self.cov_diag
