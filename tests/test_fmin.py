@@ -249,9 +249,6 @@ def test_restarts_respect_a_strategy_popsize_parity(restart_strategy):
 
 @pytest.mark.parametrize("strategy", ["sepcmaes", "snes", "xnes", "openes", "simplega"])
 def test_every_strategy_restarts(strategy):
-    pytest.importorskip(
-        f"evostrat.strategies.{strategy}".replace("simplega", "simple_ga")
-    )
     res = evostrat.fmin(
         sphere, np.ones(4), 0.5, strategy, restarts=2, seed=2, max_generations=5
     )
