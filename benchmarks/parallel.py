@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -178,14 +179,26 @@ def mpirun(part: str, args, n: int = 2) -> list[dict]:
 
 # ------------------------------------------------------------------ parts
 def part_throughput(args) -> None:
-    serial = throughput(evostrat.SerialEvaluator(), args)
+    print(
+        f"throughput, f burns {args.burn_ms} ms CPU, popsize 32, {args.generations} "
+        f"generations per measurement, {args.rounds} interleaved rounds "
+        f"(load average before: {os.getloadavg()[0]:.2f}):"
+    )
+    ratios: dict[str, list[float]] = {"pool(2)": [], "MPI -n 2": []}
     with evostrat.PoolEvaluator(2) as ev:
-        pool = throughput(ev, args)
-    mpi = mpirun("throughput", args)[0]["evals_per_s"]
-    print(f"throughput, f burns {args.burn_ms} ms CPU, popsize 32:")
-    print(f"  serial      {serial:8.1f} evals/s")
-    print(f"  pool(2)     {pool:8.1f} evals/s   speedup {pool / serial:.2f}x")
-    print(f"  MPI -n 2    {mpi:8.1f} evals/s   speedup {mpi / serial:.2f}x")
+        for rnd in range(args.rounds):
+            serial = throughput(evostrat.SerialEvaluator(), args)
+            pool = throughput(ev, args)
+            mpi = mpirun("throughput", args)[0]["evals_per_s"]
+            ratios["pool(2)"].append(pool / serial)
+            ratios["MPI -n 2"].append(mpi / serial)
+            print(
+                f"  round {rnd}: serial {serial:6.1f} evals/s, pool(2) {pool:6.1f} "
+                f"({pool / serial:.2f}x), MPI -n 2 {mpi:6.1f} ({mpi / serial:.2f}x)"
+            )
+    for name, r in ratios.items():
+        print(f"  {name:9s} speedup over serial: median {np.median(r):.2f}x")
+    print(f"  (load average after: {os.getloadavg()[0]:.2f})")
 
 
 def part_overhead(args) -> None:
@@ -243,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=list(PARTS))
     parser.add_argument("--generations", type=int, default=5, help="timed generations")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds")
     parser.add_argument("--burn-ms", type=float, default=20.0, help="CPU ms per call")
     parser.add_argument("--mpi-child", choices=list(CHILDREN), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -18,6 +18,7 @@ import pickle
 import sys
 import time
 import traceback
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +43,16 @@ def split_population(popsize: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     counts[: popsize % size] += 1
     starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
     return counts, starts
+
+
+def fingerprint(strategy: Any) -> float:
+    """A positive float64 (exact integer) identifying seed, generation and popsize.
+
+    Exchanged as each rank's status word, it lets every rank check that all ranks
+    evaluate the same generation of the same strategy, at no extra bytes.
+    """
+    words = (getattr(strategy, "seed", 0), strategy.generation, strategy.popsize)
+    return float(zlib.crc32(repr(words).encode()) + 1)
 
 
 def install_abort_hook(comm: Any) -> None:
@@ -90,7 +101,8 @@ class MPIEvaluator:
     ``stats["bytes_sent"]`` is the number of bytes this rank contributes to the
     communicator: per generation its send buffer for the ``Allgatherv``,
     ``8 * (own block + 1)`` bytes (the fitness of its individuals and one status
-    word), independent of ``dim``; and, only when ``f`` failed, the pickled error
+    word: a fingerprint of seed, generation and popsize, negated when ``f``
+    failed on this rank), independent of ``dim``; and, only when ``f`` failed, the pickled error
     text broadcast by the failing rank. ``stats["evaluations"]`` counts the whole
     population (as a serial run would); ``stats["local_evaluations"]`` this rank's
     share.
@@ -132,7 +144,7 @@ class MPIEvaluator:
     ) -> tuple[np.ndarray, tuple | None]:
         """This rank's fitness block, and ``(kind, index, text)`` if something failed."""
         out = np.full(len(indices) + 1, np.nan)
-        out[-1] = 0.0  # status word: 0 ok, 1 failed
+        out[-1] = fingerprint(strategy)  # status word, negated below on failure
         generation = strategy.generation
         pos = 0
         try:
@@ -148,10 +160,10 @@ class MPIEvaluator:
                 out[pos : pos + len(values)] = values
                 pos += len(values)
         except EvaluationError as err:
-            out[-1] = 1.0
+            out[-1] = -out[-1]
             return out, ("eval", err.index, err.cause)
         except Exception as err:
-            out[-1] = 1.0
+            out[-1] = -out[-1]
             first = int(indices[min(pos, len(indices) - 1)])
             return out, (type(err).__name__, first, str(err) or traceback.format_exc())
         return out, None
@@ -171,6 +183,9 @@ class MPIEvaluator:
         ValueError
             ``f`` returned something that is not a real number, or a vectorized
             ``f`` returned a wrong shape (on every rank).
+        RuntimeError
+            The ranks hold different strategies (seed, generation or popsize
+            differ), e.g. because ``seed=None`` drew a different seed on each rank.
         """
         t0 = time.perf_counter()
         MPI = self._MPI
@@ -188,8 +203,15 @@ class MPIEvaluator:
         sent = send.nbytes
         status = recv[block_starts + counts]
         try:
-            if np.any(status != 0.0):
-                root = int(np.flatnonzero(status != 0.0)[0])
+            if np.any(np.abs(status) != abs(send[-1])):
+                raise RuntimeError(
+                    f"rank {r}: the ranks hold different strategies (fingerprints of "
+                    f"seed, generation and popsize: {np.abs(status).tolist()}); "
+                    "every rank must build the strategy with the same arguments and "
+                    "an explicit seed (seed=None draws a different one on each rank)"
+                )
+            if np.any(status < 0.0):
+                root = int(np.flatnonzero(status < 0.0)[0])
                 payload = None
                 if r == root:
                     payload = failure

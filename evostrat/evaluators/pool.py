@@ -21,6 +21,7 @@ import multiprocessing
 import numbers
 import os
 import pickle
+import signal
 import time
 import traceback
 import weakref
@@ -45,6 +46,7 @@ def _worker_main(conn: Any) -> None:
     ``("ok", task, values)`` or ``("err", task, kind, index, text)``;
     ``("stop",)`` ends the loop.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     cache: dict[int, Callable] = {}
     while True:
         try:

@@ -6,11 +6,13 @@ the ranks with each other and with a serial run in the test process.
 Modes
 -----
 same     every strategy of ``available()``: 5 generations on rastrigin (dim 5),
-         plain and vectorized; xbest, xmean, fbest and the evaluator's stats.
+         plain and vectorized; fmin with CMA-ES and one restart; xbest, xmean,
+         fbest and the evaluator's stats.
 bytes    SimpleES, popsize 16, 2 generations at dim 10 and dim 1e5: bytes_sent.
 errors   an exception in f on the last individual (rank K-1's block): the
          EvaluationError fields on every rank, then the same generation evaluated
-         again with a good f; a non-real fitness value; a wrong vectorized shape.
+         again with a good f; a non-real fitness value; a wrong vectorized shape;
+         ranks holding strategies of different seeds.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ def same() -> dict:
                 res.fbest,
                 res.generations,
             )
+    res = evostrat.fmin(
+        rastrigin, np.full(DIM, 1.5), 0.5, "cmaes", restarts=1, seed=SEED,
+        max_evals=600, evaluator=ev,
+    )  # fmt: skip
+    out["fmin"] = (res.xbest.tobytes(), res.fbest, res.evals)
     out["stats"] = dict(ev.stats)
     return out
 
@@ -89,6 +96,12 @@ def errors() -> dict:
         out["shape"] = (type(err).__name__, str(err))
     res = opt.optimize(sphere, evaluator=ev, max_generations=3)
     out["after"] = (res.xbest.tobytes(), res.generations)
+    rank = ev.comm.Get_rank()
+    other = evostrat.SimpleES(np.zeros(DIM), 0.5, seed=SEED + rank)
+    try:
+        ev.evaluate(other, sphere)
+    except RuntimeError as err:
+        out["desync"] = (type(err).__name__, str(err))
     out["stats"] = dict(ev.stats)
     return out
 
