@@ -319,7 +319,10 @@ class PoolEvaluator:
                         text = (
                             f"the worker evaluating individuals {idx[0]}..{idx[-1]} "
                             f"died (exit code {code}) {tries[task]} times; "
-                            f"max_retries={self.max_retries}"
+                            f"max_retries={self.max_retries}. If workers die at "
+                            "start-up, check that a fresh interpreter can import "
+                            "the objective and that the script's main code is "
+                            "under `if __name__ == '__main__':`"
                         )
                         errors.append(("died", int(idx[0]), text))
                         continue
