@@ -143,12 +143,12 @@ def test_parallel_gradients_bit_identical_to_serial():
     u = np.linspace(0.5, -0.5, 40)
     assert streams.size * dim >= nes.PARALLEL_THRESHOLD
     parallel = nes.snes_gradients(key, 2, streams, u, u, dim)
-    serial = nes._snes_gradients_serial(key - (1 << 64), 2, streams, u, u, dim)
+    signed = key - (1 << 64) if key >= 1 << 63 else key  # as an int64
+    serial = nes._snes_gradients_serial(signed, 2, streams, u, u, dim)
     for batch in (2, 3, 8):
-        other = nes._snes_gradients_parallel(
-            key - (1 << 64), 2, streams, u, u, dim, batch
-        )
+        other = nes._snes_gradients_parallel(signed, 2, streams, u, u, dim, batch)
         np.testing.assert_array_equal(other[0], serial[0])
+        np.testing.assert_array_equal(other[1], serial[1])
     np.testing.assert_array_equal(parallel[0], serial[0])
     np.testing.assert_array_equal(parallel[1], serial[1])
 
