@@ -125,7 +125,8 @@ def cma_parameters(dim: int, popsize: int) -> dict[str, float]:
     damp_in = max(1.0, 3.0 * (1.0 - 0.5 ** (n / 9.0)))
     damps = 1.0 + 2.0 * max(0.0, damp_in * math.sqrt((mueff - 1.0) / (n + 1.0)) - 1.0)
     damps += cs
-    chi_n = math.sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n))
+    # E|N(0, I)| = sqrt(2) Gamma((n+1)/2) / Gamma(n/2) (pycma tabulates it exactly)
+    chi_n = math.sqrt(2.0) * math.exp(math.lgamma((n + 1) / 2.0) - math.lgamma(n / 2.0))
     return {
         "mu": int(pos.size),
         "mueff": mueff,
@@ -235,7 +236,11 @@ class CMAES(Strategy):
             if v is not None and (isinstance(v, bool) or int(v) != v or v < 0):
                 raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
         if o["tolstagnation"] is None:
-            o["tolstagnation"] = int(100 + 100 * self.dim**1.5 / self.popsize)
+            # pycma evaluates its default with the unrounded default popsize
+            lam = float(self.popsize)
+            if self.popsize == 4 + int(3 * math.log(self.dim)):
+                lam = 4 + 3 * math.log(self.dim)
+            o["tolstagnation"] = int(100 + 100 * self.dim**1.5 / lam)
 
     def _learning_rates(self, p: dict[str, float]) -> tuple[float, float]:
         return p["c1"], p["cmu"]
