@@ -96,14 +96,26 @@ def settings_for(name: str) -> dict[str, Any]:
     return {**base, "options": dict(base["options"])}
 
 
-def make_strategy(name: str, x0: Sequence[float], seed: int, **extra: Any) -> Any:
-    """Strategy ``name`` built with its demo settings at ``x0`` (``extra``: options)."""
+def make_strategy(
+    name: str,
+    x0: Sequence[float],
+    seed: int,
+    sigma0: float | None = None,
+    popsize: int | None = None,
+    **extra: Any,
+) -> Any:
+    """Strategy ``name`` at ``x0`` with its demo settings.
+
+    ``sigma0``, ``popsize`` (when not None) and the options ``extra`` override them.
+    """
     from evostrat.strategies import get_strategy
 
     s = settings_for(name)
     options = {**s["options"], **extra}
+    sigma0 = s["sigma0"] if sigma0 is None else sigma0
+    popsize = s["popsize"] if popsize is None else popsize
     cls = get_strategy(name)
-    return cls(np.asarray(x0, dtype=float), s["sigma0"], s["popsize"], seed, **options)
+    return cls(np.asarray(x0, dtype=float), sigma0, popsize, seed, **options)
 
 
 def run_one(

@@ -349,7 +349,7 @@ def train_command(args: argparse.Namespace) -> int:
         print("no generation finished; nothing saved")
         return 130
     save_policy(args.out, policy, result.xbest, args.env)
-    print(f"best return {result.fbest:.3f} after {result.evals} episodes' evaluations")
+    print(f"best return {result.fbest:.3f} after {result.evals} evaluations")
     print(
         f"policy ({policy.num_params} parameters) saved to {os.path.abspath(args.out)}"
     )

@@ -49,6 +49,8 @@ def record_generations(
     generations: Sequence[int] = DEFAULT_GENERATIONS,
     x0: Sequence[float] = (3.0, 3.0),
     seed: int = 1,
+    sigma0: float | None = None,
+    popsize: int | None = None,
 ) -> list[tuple[int, np.ndarray, np.ndarray, float]]:
     """Run ``strategy`` on ``function`` and keep the wanted generations.
 
@@ -56,7 +58,7 @@ def record_generations(
     -------
     list of (generation, population, mean, best fitness so far)
         Population is ``ask()`` of that generation, mean the distribution mean
-        from which it was drawn.
+        from which it was drawn. ``sigma0``/``popsize`` override the demo settings.
     """
     from evostrat.demo import make_strategy
     from evostrat.functions import FUNCTIONS
@@ -67,7 +69,7 @@ def record_generations(
             f"generations must be non-negative integers, got {generations}"
         )
     f = FUNCTIONS[function]
-    opt = make_strategy(strategy, x0, seed, tolfun=None, tolx=None)
+    opt = make_strategy(strategy, x0, seed, sigma0, popsize, tolfun=None, tolx=None)
     frames = []
     best = np.inf
     for g in range(wanted[-1] + 1):
@@ -89,6 +91,8 @@ def generation_grid(
     seed: int = 1,
     limits: tuple[float, float] = (-5.0, 5.0),
     columns: int = 4,
+    sigma0: float | None = None,
+    popsize: int | None = None,
 ) -> str:
     """Save the grid of generations of ``strategy`` on 2-D ``function`` to ``path``.
 
@@ -110,6 +114,8 @@ def generation_grid(
         Square shown in every panel.
     columns : int
         Panels per row.
+    sigma0, popsize : optional
+        Override the strategy's demo settings (:data:`evostrat.demo.DEMO_SETTINGS`).
 
     Returns
     -------
@@ -124,7 +130,9 @@ def generation_grid(
 
     if len(x0) != 2:
         raise ValueError(f"the pictures are 2-D: x0 must have 2 coordinates, got {x0}")
-    frames = record_generations(strategy, function, generations, x0, seed)
+    frames = record_generations(
+        strategy, function, generations, x0, seed, sigma0, popsize
+    )
     xx, yy, values = landscape(function, limits)
     rows = -(-len(frames) // columns)
     fig = Figure(figsize=(3.2 * columns, 3.2 * rows + 0.5), layout="constrained")
@@ -181,6 +189,8 @@ def add_command(sub: Any, fmt: Any) -> None:
         help="comma-separated generations, one panel each",
     )
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--sigma0", type=float, help="initial step size (demo setting)")
+    p.add_argument("--popsize", type=int, help="population size (demo setting)")
     p.add_argument(
         "--out",
         default="evostrat-{strategy}-{function}.png",
@@ -223,6 +233,14 @@ def command(args: argparse.Namespace) -> int:
         raise CommandError("visualize needs matplotlib: pip install matplotlib")
     for function in args.function:
         path = _picture_path(args.out, strategy, function, len(args.function) > 1)
-        generation_grid(strategy, function, path, generations, seed=args.seed)
+        generation_grid(
+            strategy,
+            function,
+            path,
+            generations,
+            seed=args.seed,
+            sigma0=args.sigma0,
+            popsize=args.popsize,
+        )
         print(f"{strategy} on {function}: saved {os.path.abspath(path)}")
     return 0

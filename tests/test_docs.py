@@ -57,6 +57,7 @@ def test_the_user_docs_have_runnable_examples():
     assert counts.get("index.md", 0) >= 1, counts
 
 
+@pytest.mark.slow  # a page's blocks together may take a few seconds
 @pytest.mark.parametrize(
     "path", doc_files(), ids=lambda p: p.relative_to(REPO).as_posix()
 )
