@@ -260,3 +260,21 @@ def test_policy_shapes_and_actions():
     with pytest.raises(ValueError, match="takes 41 parameters"):
         mlp.act(np.zeros(3), np.zeros(3))
     assert linear.act(np.r_[np.zeros(8), 0.0, 1.0], np.ones(4)) == 1
+
+
+def test_demo_ctrl_c_prints_the_table_so_far(capsys, monkeypatch):
+    real_run_one = demo.run_one
+    done = []
+
+    def run_one_then_interrupt(*args, **kwargs):
+        if done:
+            raise KeyboardInterrupt
+        done.append(real_run_one(*args, **kwargs))
+        return done[-1]
+
+    monkeypatch.setattr(demo, "run_one", run_one_then_interrupt)
+    status, out, _ = run_cli(capsys, "demo", "--quick", "--no-plot")
+    assert status == 130
+    assert "interrupted" in out
+    row = next(line for line in out.splitlines() if line.startswith(done[0].strategy))
+    assert f"{done[0].fbest:10.3e}" in row
