@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -90,6 +91,18 @@ def first_generations(cache_dir: str, names: list[str], dim: int) -> dict:
     )
 
 
+def cached_kernels(cache_dir: str) -> dict[str, int]:
+    """Number of cached numba functions per module file in ``cache_dir``."""
+    counts: dict[str, int] = {}
+    for root, _, files in os.walk(cache_dir):
+        for name in files:
+            if name.endswith(".nbi"):
+                folder = re.sub(r"_[0-9a-f]{40}$", "", os.path.basename(root))
+                module = f"{folder}/{name.split('.')[0]}"
+                counts[module] = counts.get(module, 0) + 1
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dim", type=int, default=10)
@@ -113,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="evostrat-numba-cache-") as cache:
         cold = first_generations(cache, names, args.dim)
         warm = first_generations(cache, names, args.dim)
+        kernels = cached_kernels(cache)
     print(
         f"\n2./3. first ask/tell/ask per strategy, dim {args.dim}, in order, one "
         "process each column"
@@ -139,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         f"warm: slowest first generation {worst_warm:.3f} s < 1 s: {worst_warm < 1}; "
         f"cold/warm ratio {total_cold / total_warm:.0f}"
     )
+    print("\n   compiled kernels (numba cache index files) per module:")
+    for module, count in sorted(kernels.items(), key=lambda kv: -kv[1]):
+        print(f"   {module:40s} {count:4d}")
     if args.separate:
         print("\n   each strategy alone in a cold process:")
         for name in names:
