@@ -24,7 +24,7 @@ from typing import Any
 
 
 class CommandError(Exception):
-    """A user error: printed as ``evostrat: error: ...`` with exit status 2."""
+    """A user error: printed as ``evostrat COMMAND: error: ...``, exit status 2."""
 
 
 # ----------------------------------------------------------------- progress
@@ -54,6 +54,7 @@ class ProgressEvaluator:
         return self.inner.stats
 
     def evaluate(self, strategy: Any, f: Any, vectorized: bool = False) -> Any:
+        """The inner evaluator's fitness vector; records the best, prints progress."""
         import numpy as np
 
         if self.interrupted:  # Ctrl-C ends fmin's restarts too, not only one run
@@ -85,6 +86,7 @@ class ProgressEvaluator:
 
 
 def make_evaluator(kind: str, processes: int | None) -> Any:
+    """The evaluator of ``--evaluator kind`` (``"serial"`` or ``"pool"``)."""
     import evostrat
 
     if kind == "serial":
@@ -99,6 +101,7 @@ def make_evaluator(kind: str, processes: int | None) -> Any:
 
 
 def close_evaluator(evaluator: Any) -> None:
+    """Release an evaluator's workers (pool) if it has any."""
     close = getattr(evaluator, "close", None)
     if close is not None:
         close()
@@ -131,10 +134,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CommandError(
             f"{args.function} needs a dimension in [{lo}, {hi or 'inf'}], got {dim}"
         )
-    try:
-        get_strategy(args.strategy)
-    except (ValueError, ImportError) as err:
-        raise CommandError(str(err)) from None
     f = FUNCTIONS[args.function]
     x0 = np.full(dim, args.x0)
     options: dict[str, Any] = {}
@@ -142,6 +141,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         options["max_evals"] = args.max_evals
     if args.target is not None:
         options["target"] = args.target
+    try:  # bad arguments fail here, with the strategy's own message
+        cls = get_strategy(args.strategy)
+        cls(x0, args.sigma0, args.popsize, args.seed, **options)
+    except (ValueError, TypeError, ImportError) as err:
+        raise CommandError(str(err)) from None
     use_fmin = importlib.util.find_spec("evostrat.api") is not None
     if args.restarts and not use_fmin:
         raise CommandError("--restarts needs evostrat.fmin (evostrat/api.py)")
@@ -170,7 +174,6 @@ def cmd_run(args: argparse.Namespace) -> int:
                 **options,
             )
         else:
-            cls = get_strategy(args.strategy)
             opt = cls(x0, args.sigma0, args.popsize, args.seed, **options)
             result = opt.optimize(f, evaluator=progress)
     except KeyboardInterrupt:
@@ -190,7 +193,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"stop    {result.stop}")
     if getattr(result, "restarts", 0):
         print(f"restarts {result.restarts}")
-    return 0
+    return 130 if progress.interrupted else 0
 
 
 # ------------------------------------------------------------------ bench
