@@ -304,3 +304,45 @@ def test_lazy_eigendecomposition_gap():
             updates.append(opt.generation)
     step = math.ceil(gap)
     assert updates == list(range(step, 13, step))
+
+
+# --------------------------------------------------------------------- bounds
+@pytest.mark.parametrize("cls_name", ["CMAES", "SepCMAES"])
+def test_bounds_repair_and_boundary_optimum(cls_name):
+    from evostrat.strategies.sepcmaes import SepCMAES
+
+    cls = {"CMAES": CMAES, "SepCMAES": SepCMAES}[cls_name]
+    lower = np.array([-1.0, -1.0, 0.5, -1.0, -1.0])
+    upper = [2.0, None, 2.0, 0.25, 2.0]
+    shift = np.array([-3.0, 0.3, 0.0, 1.0, 0.7])  # optimum outside the box in 3 coords
+    expect = np.clip(shift, lower, [2.0, np.inf, 2.0, 0.25, 2.0])
+    calls = []
+
+    def f(X):
+        calls.append(X.copy())
+        return F.sphere(X - shift)
+
+    opt = cls(np.zeros(5), 0.5, seed=7, bounds=(lower, upper))
+    while not opt.stop():
+        opt.tell(f(opt.ask()))
+    X = np.concatenate(calls)
+    assert np.all(X >= lower) and np.all(X[:, [0, 2, 3, 4]] <= [2.0, 2.0, 0.25, 2.0])
+    np.testing.assert_allclose(opt.result.xbest, expect, atol=1e-6)
+    assert opt.result.fbest == pytest.approx(F.sphere(expect - shift), abs=1e-10)
+    assert np.all(opt._bounds.gamma > 0)
+
+
+def test_bounds_subset_pickle_and_errors():
+    opt = CMAES(np.zeros(3), 2.0, seed=1, bounds=(-0.5, 0.5))
+    for _ in range(3):
+        opt.tell(F.sphere(opt.ask() - 1.0))
+    X = opt.ask()
+    assert np.all(np.abs(X) <= 0.5) and np.any(np.abs(X) == 0.5)
+    clone = pickle.loads(pickle.dumps(opt))
+    np.testing.assert_array_equal(clone.ask([2, 0]), X[[2, 0]])
+    for o in (opt, clone):
+        o.tell(F.sphere(X - 1.0))
+    np.testing.assert_array_equal(opt.mean, clone.mean)
+    for bad in [(1.0, 0.0), (0.0,), ([0.0, 0.0], 1.0), (np.nan, 1.0)]:
+        with pytest.raises(ValueError, match="bounds"):
+            CMAES(np.zeros(3), 1.0, bounds=bad)

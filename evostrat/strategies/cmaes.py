@@ -39,6 +39,7 @@ import numpy as np
 
 from evostrat.kernels import cma as kcma
 from evostrat.strategies.base import Strategy
+from evostrat.strategies.bounds import BoundPenalty
 
 #: pycma option names accepted as aliases of evostrat's
 ALIASES = {
@@ -174,6 +175,12 @@ class CMAES(Strategy):
         the mean unchanged in floating point.
     maxiter, maxfevals : int
         Aliases of ``max_generations``, ``max_evals``.
+    bounds : (lower, upper), optional
+        Box bounds, each a scalar, None or an array of length dim (None entries
+        unbounded). ``ask()`` returns the samples repaired into the box; ``tell``
+        ranks by the fitness plus pycma's adaptive ``BoundPenalty`` on the squared
+        repair distance and updates from the unrepaired samples
+        (:mod:`evostrat.strategies.bounds`).
 
     ``tolx`` (base option) stops when every ``sigma sqrt(C_jj)`` and every
     ``sigma |p_c|_j`` is below it (pycma).
@@ -199,6 +206,7 @@ class CMAES(Strategy):
         "tolflatfitness": 1,
         "noeffectaxis": True,
         "noeffectcoord": True,
+        "bounds": None,
     }
     _min_popsize = 2
 
@@ -274,6 +282,8 @@ class CMAES(Strategy):
         self._best_seen = math.inf
         self._best_evals = 0
         self._flat_generations = 0
+        b = self.options["bounds"]
+        self._bounds = None if b is None else BoundPenalty(b, self.dim)
         self._setup_cov()
 
     @property
@@ -299,12 +309,13 @@ class CMAES(Strategy):
     def _sample(self, indices: np.ndarray) -> np.ndarray:
         cache = self._cache
         if "X" in cache:
-            return cache["X"][indices]
-        Z, Y, X, full = self._sample_rows(indices)
-        if full:
-            cache["Z"], cache["Y"], cache["X"] = Z, Y, X
-            return X.copy()
-        return X
+            X = cache["X"][indices]
+        else:
+            Z, Y, X, full = self._sample_rows(indices)
+            if full:
+                cache["Z"], cache["Y"], cache["X"] = Z, Y, X
+                X = X.copy()
+        return X if self._bounds is None else self._bounds.repair(X)
 
     def _sample_rows(self, indices: np.ndarray) -> tuple:
         return kcma.sample_full(
@@ -321,6 +332,11 @@ class CMAES(Strategy):
     # ----------------------------------------------------------------- update
     def _update(self, fitness: np.ndarray) -> None:
         Z, Y = self._population()
+        if self._bounds is not None:
+            fitness = self._bounds.penalized(
+                fitness, self._cache["X"], self.mean, self.sigma**2 * self._diag_cov(),
+                self.generation + 1, self.mueff,
+            )  # fmt: skip
         decompose = self.generation + 1 - self._eigen_generation >= self.lazy_gap
         self.sigma, self.hsig, *stats = kcma.tell_full(
             fitness, Z, Y, self.weights, self.mean, self.sigma, self._paths,

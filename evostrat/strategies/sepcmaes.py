@@ -69,6 +69,11 @@ class SepCMAES(CMAES):
 
     def _update(self, fitness: np.ndarray) -> None:
         Z, Y = self._population()
+        if self._bounds is not None:
+            fitness = self._bounds.penalized(
+                fitness, self._cache["X"], self.mean, self.sigma**2 * self.cov_diag,
+                self.generation + 1, self.mueff,
+            )  # fmt: skip
         self.sigma, self.hsig, *stats = kcma.tell_diag(
             fitness, Z, Y, self.weights, self.mean, self.sigma, self._paths,
             self.cov_diag, self._std, self.generation, self._params, VARIANCE_SHRINK,
