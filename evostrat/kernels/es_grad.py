@@ -160,37 +160,40 @@ def accumulate_linear(key, generation, streams, coeffs, tag, acc):
 def accumulate_pepg(key, generation, streams, coeffs, sq_coeffs, tag, acc, acc_sq, z):
     """PEPG's two sums in one regeneration of each stream.
 
-    ``acc[0] = sum_k coeffs[k] z_k`` and ``acc_sq[0] = sum_k sq_coeffs[k] (z_k**2 - 1)``
+    ``acc = sum_k coeffs[k] z_k`` and ``acc_sq = sum_k sq_coeffs[k] (z_k**2 - 1)``
     (Sehnke et al. 2010, section 2.3: the mean and sigma gradients, with
-    ``(eps**2 - sigma**2) / sigma = sigma (z**2 - 1)``).
+    ``(eps**2 - sigma**2) / sigma = sigma (z**2 - 1)``). ``z.shape[0]`` streams are
+    drawn at a time, in parallel, then added coordinate-chunk-parallel, always in
+    the order ``k = 0, 1, ...``: the result does not depend on ``z.shape[0]`` nor on
+    the number of threads.
 
     Parameters
     ----------
-    acc, acc_sq, z : ndarray of float64, shape (nblocks, dim)
-        Work space (``z`` is per-block scratch), overwritten.
-
-    Returns
-    -------
-    tuple of ndarray
-        ``(acc[0], acc_sq[0])``.
+    acc, acc_sq : ndarray of float64, shape (dim,)
+        Outputs, overwritten.
+    z : ndarray of float64, shape (nbuffers, dim)
+        Scratch.
     """
-    nblocks = acc.shape[0]
+    nbuf = z.shape[0]
     n = streams.shape[0]
-    dim = acc.shape[1]
-    for b in prange(nblocks):
-        acc[b, :] = 0.0
-        acc_sq[b, :] = 0.0
-        zb = z[b]
-        lo, hi = _block(b, nblocks, n)
-        for k in range(lo, hi):
-            rng.fill_normal(key, generation, streams[k], tag, zb)
-            c = coeffs[k]
-            d = sq_coeffs[k]
-            for j in range(dim):
-                v = zb[j]
-                acc[b, j] += c * v
-                acc_sq[b, j] += d * (v * v - 1.0)
-    return _reduce_blocks(acc), _reduce_blocks(acc_sq)
+    dim = acc.shape[0]
+    nchunks = max(1, min(64, dim // 4096))
+    acc[:] = 0.0
+    acc_sq[:] = 0.0
+    for lo in range(0, n, nbuf):
+        m = min(nbuf, n - lo)
+        for b in prange(m):
+            rng.fill_normal(key, generation, streams[lo + b], tag, z[b])
+        for c in prange(nchunks):
+            j0, j1 = _block(c, nchunks, dim)
+            for b in range(m):
+                cb = coeffs[lo + b]
+                db = sq_coeffs[lo + b]
+                zb = z[b]
+                for j in range(j0, j1):
+                    v = zb[j]
+                    acc[j] += cb * v
+                    acc_sq[j] += db * (v * v - 1.0)
 
 
 @njit(cache=True, parallel=True)

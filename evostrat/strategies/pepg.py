@@ -182,19 +182,18 @@ class PEPG(MirroredSampling, Strategy):
         else:
             coeffs = diff / (2.0 * npairs)
         streams = self._noise_streams()
-        blocks = self._tell_blocks(npairs)
-        acc = np.empty((blocks, self.dim))
-        acc_sq = np.empty((blocks, self.dim))
-        z = np.empty((blocks, self.dim))
-        step_mean, step_sigma = es_grad.accumulate_pepg(
+        step_mean = np.empty(self.dim)
+        step_sigma = np.empty(self.dim)
+        z = np.empty((self._tell_blocks(npairs), self.dim))
+        es_grad.accumulate_pepg(
             self._signed_key(),
             self.generation,
             streams,
             coeffs,
             avg - baseline,
             rng.STREAM_NORMAL,
-            acc,
-            acc_sq,
+            step_mean,
+            step_sigma,
             z,
         )
         del z
