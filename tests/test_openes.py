@@ -1,0 +1,232 @@
+"""OpenES: the update against a hand computation, antithetic pairs, large-dim memory,
+noise table, options, robustness, pickling."""
+
+from __future__ import annotations
+
+import math
+import pickle
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import evostrat
+from evostrat.functions import sphere
+
+
+def centered_ranks_min(f):
+    """Centered ranks of a minimized fitness, best +0.5 (Salimans et al. 2017)."""
+    ranks = np.empty(len(f))
+    ranks[np.argsort(f, kind="stable")] = np.arange(len(f))
+    return 0.5 - ranks / (len(f) - 1)
+
+
+@pytest.mark.parametrize("n", [10, 100])
+@pytest.mark.parametrize("options", [{}, {"optimizer": "sgd"}, {"noise_table": 10**5}])
+def test_reduces_sphere(n, options):
+    opt = evostrat.OpenES(np.ones(n), 0.1, seed=3, learning_rate=0.05, **options)
+    res = opt.optimize(sphere, max_generations=300, vectorized=True)
+    assert sphere(opt.mean) < 0.01 * n  # from f(x0) = n
+    assert res.fbest < 0.01 * n if n == 10 else res.fbest < 0.02 * n
+
+
+@pytest.mark.parametrize("antithetic", [True, False])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.3])
+def test_one_update_equals_hand_computed_gradient_step(antithetic, weight_decay):
+    popsize = 8 if antithetic else 7
+    sigma, lr = 0.3, 0.7
+    opt = evostrat.OpenES(
+        np.linspace(-1, 2, 6),
+        sigma,
+        popsize=popsize,
+        seed=11,
+        optimizer="sgd",
+        momentum=0.0,
+        learning_rate=lr,
+        weight_decay=weight_decay,
+        antithetic=antithetic,
+    )
+    mean = opt.mean.copy()
+    X = opt.ask()
+    f = sphere(X)
+    eps = (X - mean) / sigma
+    u = centered_ranks_min(f)
+    grad = -(u @ eps) / (popsize * sigma) + weight_decay * mean
+    opt.tell(f)
+    assert np.allclose(opt.mean, mean - lr * grad, rtol=0, atol=1e-12)
+    assert opt.sigma == sigma
+
+
+def test_antithetic_pairs_are_exact_negatives():
+    opt = evostrat.OpenES(np.zeros(1000), 0.5, popsize=10, seed=5)
+    X = opt.ask()
+    assert np.array_equal(X[0::2], -X[1::2])
+    assert not np.array_equal(X[0], X[2])
+    # also around a non-zero mean (after updates): the noise is mirrored
+    opt.tell(sphere(X))
+    X = opt.ask()
+    d = X - opt.mean
+    assert np.allclose(d[0::2], -d[1::2], rtol=0, atol=1e-15)
+    off = evostrat.OpenES(np.zeros(50), 0.5, popsize=7, antithetic=False, seed=5)
+    Y = off.ask()
+    assert not np.allclose(Y[0], -Y[1])
+
+
+def test_odd_popsize_with_antithetic_is_a_clear_error():
+    with pytest.raises(ValueError, match="even popsize"):
+        evostrat.OpenES(np.zeros(5), 0.1, popsize=7)
+    assert evostrat.OpenES(np.zeros(5), 0.1, popsize=7, antithetic=False).popsize == 7
+    assert evostrat.OpenES(np.zeros(50), 0.1).popsize % 2 == 0
+
+
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"learning_rate": 0.0}, ValueError, "learning_rate"),
+        ({"learning_rate": "big"}, TypeError, "learning_rate"),
+        ({"weight_decay": -0.1}, ValueError, "weight_decay"),
+        ({"sigma_decay": 1.5}, ValueError, "sigma_decay"),
+        ({"sigma_limit": -1.0}, ValueError, "sigma_limit"),
+        ({"learning_rate_decay": 0.0}, ValueError, "learning_rate_decay"),
+        ({"optimizer": "rmsprop"}, ValueError, "optimizer"),
+        ({"optimizer": "sgd", "momentum": 1.0}, ValueError, "momentum"),
+        ({"antithetic": "yes"}, TypeError, "antithetic"),
+        ({"noise_table": 3}, ValueError, "noise_table"),
+        ({"noise_table": 1e6}, TypeError, "noise_table"),
+    ],
+)
+def test_bad_options_are_named(options, error, message):
+    with pytest.raises(error, match=message):
+        evostrat.OpenES(np.zeros(5), 0.1, popsize=8, **options)
+
+
+def test_single_row_asks_in_any_order_equal_the_full_ask():
+    for dim in (7, 30_000):  # serial path with the pair cache / parallel path
+        opt = evostrat.OpenES(np.arange(dim) * 1e-3, 0.2, popsize=12, seed=2)
+        opt.tell(sphere(opt.ask()))
+        X = opt.ask()
+        order = [5, 4, 4, 0, 11, 1, 10, 3, 2, 9, 8, 7, 6]
+        rows = np.array([opt.ask([i])[0] for i in order])
+        assert np.array_equal(rows, X[order])
+        assert np.array_equal(opt.ask([3, 2, 2, 9]), X[[3, 2, 2, 9]])
+
+
+def test_tell_at_large_dim_does_not_allocate_popsize_by_dim():
+    dim, popsize = 200_000, 64
+    opt = evostrat.OpenES(np.zeros(dim), 0.1, popsize=popsize, seed=1)
+
+    def fitness():
+        out = []
+        for start in range(0, popsize, 8):  # the caller never holds the population
+            out.extend(
+                float(x[0] + x[-1]) for x in opt.ask(np.arange(start, start + 8))
+            )
+        return out
+
+    opt.tell(fitness())  # compile, allocate the optimizer state
+    f = fitness()
+    tracemalloc.start()
+    try:
+        opt.tell(f)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.1 * popsize * dim * 8, peak
+    assert np.all(np.isfinite(opt.mean)) and opt.generation == 2
+
+
+def test_noise_table_rows_are_table_slices_and_table_is_not_pickled():
+    size = 5000
+    opt = evostrat.OpenES(np.zeros(20), 1.0, popsize=6, seed=9, noise_table=size)
+    X = opt.ask()
+    table = opt._noise_table()
+    windows = np.lib.stride_tricks.sliding_window_view(table, 20)
+    for row in X[0::2]:
+        assert np.any(np.all(windows == row, axis=1))
+    assert np.array_equal(X[0::2], -X[1::2])
+    blob = pickle.dumps(opt)
+    assert len(blob) < size * 8 / 2
+    clone = pickle.loads(blob)
+    assert np.array_equal(clone.ask(), X)
+    other = evostrat.OpenES(np.zeros(20), 1.0, popsize=6, seed=9)
+    assert not np.array_equal(other.ask(), X)
+
+
+def test_sigma_and_learning_rate_decay_to_their_limits():
+    opt = evostrat.OpenES(
+        np.ones(4),
+        1.0,
+        popsize=8,
+        seed=1,
+        sigma_decay=0.5,
+        sigma_limit=0.1,
+        learning_rate_decay=0.5,
+        learning_rate_limit=0.002,
+    )
+    expected_sigma, expected_lr = [], []
+    s, lr = 1.0, 0.01
+    for _ in range(5):
+        opt.tell(sphere(opt.ask()))
+        s, lr = max(s * 0.5, 0.1), max(lr * 0.5, 0.002)
+        expected_sigma.append(s)
+        expected_lr.append(lr)
+    assert opt.sigma == expected_sigma[-1] == 0.1
+    assert opt.learning_rate == expected_lr[-1] == 0.002
+    assert isinstance(opt.sigma, float)
+
+
+def test_maximize_rewards_is_bit_identical_to_minimizing_costs():
+    kw = {"seed": 4, "popsize": 10, "rank_fitness": False}
+    lo = evostrat.OpenES(np.ones(6), 0.3, **kw)
+    hi = evostrat.OpenES(np.ones(6), 0.3, maximize=True, **kw)
+    for _ in range(6):
+        X = lo.ask()
+        assert X.tobytes() == hi.ask().tobytes()
+        lo.tell(sphere(X))
+        hi.tell(-sphere(X))
+        assert lo.mean.tobytes() == hi.mean.tobytes()
+    assert hi.result.fbest == -lo.result.fbest
+
+
+@pytest.mark.parametrize("options", [{}, {"noise_table": 4000}, {"optimizer": "sgd"}])
+def test_pickle_mid_pair_continues_bit_identically(options):
+    opt = evostrat.OpenES(np.ones(300), 0.2, popsize=6, seed=8, **options)
+    for _ in range(3):
+        opt.tell(sphere(opt.ask()))
+    first = opt.ask([0])  # the pair cache now holds pair 0's noise
+    clone = pickle.loads(pickle.dumps(opt))
+    assert np.array_equal(clone.ask([1]), opt.ask([1]))
+    assert np.array_equal(clone.ask([0]), first)
+    for o in (opt, clone):
+        for _ in range(3):
+            o.tell(sphere(o.ask()))
+    assert clone.mean.tobytes() == opt.mean.tobytes()
+    assert clone.ask().tobytes() == opt.ask().tobytes()
+
+
+fitness_values = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=True),
+    st.sampled_from([0.0, 1e308, -1e308, 5e-324, math.inf, -math.inf]),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), rank=st.booleans(), optimizer=st.sampled_from(["adam", "sgd"]))
+def test_arbitrary_fitness_keeps_mean_finite_and_sigma_positive(data, rank, optimizer):
+    opt = evostrat.OpenES(
+        np.ones(5),
+        0.3,
+        popsize=8,
+        seed=1,
+        rank_fitness=rank,
+        optimizer=optimizer,
+        sigma_decay=0.9,
+    )
+    for _ in range(4):
+        opt.ask()
+        f = data.draw(st.lists(fitness_values, min_size=8, max_size=8))
+        opt.tell(f)
+        assert np.all(np.isfinite(opt.mean))
+        assert math.isfinite(opt.sigma) and opt.sigma > 0
