@@ -88,10 +88,14 @@ def run_cma(fname, dim, seed, target, max_evals):
 
 
 def run_job(job):
+    """``(job, (evals or None, best f))``, or ``(job, error message)`` if it failed."""
     name, fname, dim, seed, target, max_evals = job
-    if name == "cma":
-        return job, run_cma(fname, dim, seed, target, max_evals)
-    return job, run_evostrat(name, fname, dim, seed, target, max_evals)
+    try:
+        if name == "cma":
+            return job, run_cma(fname, dim, seed, target, max_evals)
+        return job, run_evostrat(name, fname, dim, seed, target, max_evals)
+    except Exception as exc:  # another strategy's bug must not stop the table
+        return job, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
 def summarize(results):
@@ -114,9 +118,13 @@ def quality(args) -> None:
     ]
     results: dict = {}
     t0 = time.perf_counter()
+    errors: dict = {}
     with ProcessPoolExecutor(args.jobs) as pool:
         for job, out in pool.map(run_job, jobs, chunksize=1):
-            results.setdefault(job[:3], []).append(out)
+            if isinstance(out, str):
+                errors.setdefault(job[0], out)
+            else:
+                results.setdefault(job[:3], []).append(out)
     print(
         f"# {args.seeds} seeds, target f < {args.target:g}, budget {args.max_evals:g} "
         f"evaluations, x0 ~ U(-1, 1)^n, sigma0 = 1 ({time.perf_counter() - t0:.0f} s)"
@@ -124,11 +132,17 @@ def quality(args) -> None:
     print(f"{'function':<13}{'n':>4}  " + "".join(f"{n:>24}" for n in names))
     for fname in FUNCTIONS:
         for dim in args.dims:
-            ref = summarize(results[("cma", fname, dim)])[0]
+            ref = summarize(results.get(("cma", fname, dim), [(None, math.nan)]))[0]
             cells = []
             for name in names:
-                med, ok, best = summarize(results[(name, fname, dim)])
-                if med is None:
+                runs = results.get((name, fname, dim))
+                if not runs:
+                    cells.append("error")
+                    continue
+                med, ok, best = summarize(runs)
+                if len(runs) < args.seeds:
+                    cells.append(f"{len(runs)}/{args.seeds} runs ran")
+                elif med is None:
                     cells.append(f"0/{args.seeds} best {best:.1e}")
                 else:
                     ratio = f" ({med / ref:.1f}x)" if ref and name != "cma" else ""
@@ -136,6 +150,8 @@ def quality(args) -> None:
             print(f"{fname:<13}{dim:>4}  " + "".join(f"{c:>24}" for c in cells))
     print("cells: median evaluations to the target over the successful seeds")
     print("[successes/seeds] (ratio to pycma's median), or the median best f")
+    for name, message in errors.items():
+        print(f"{name} failed: {message}")
 
 
 def large_tell(dim: int, popsize: int) -> None:
