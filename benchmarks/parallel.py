@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -169,6 +170,8 @@ def run_child(args) -> None:
 def mpirun(part: str, args, n: int = 2) -> list[dict]:
     """Run this script's ``part`` under ``mpiexec -n n``; one dict per rank."""
     mpiexec = Path(sys.executable).parent / "mpiexec"
+    if not mpiexec.exists():
+        mpiexec = Path(shutil.which("mpiexec") or "mpiexec")
     cmd = [str(mpiexec), "-n", str(n), sys.executable, __file__, "--mpi-child", part]
     cmd += ["--generations", str(args.generations), "--burn-ms", str(args.burn_ms)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
