@@ -302,16 +302,36 @@ def add_commands(sub: Any, fmt: Any) -> None:
     p.set_defaults(handler=play_command)
 
 
-def train_command(args: argparse.Namespace) -> int:
-    from evostrat.cli import CommandError, close_evaluator, make_evaluator
+def _make_env(env_id: str, **kwargs: Any) -> Any:
+    """``gymnasium.make`` with a clear error (missing gymnasium, unknown id, ...)."""
+    from evostrat.cli import CommandError
 
+    try:
+        gym = require_gymnasium()
+    except ImportError as err:
+        raise CommandError(str(err)) from None
+    try:
+        return gym.make(env_id, **kwargs)
+    except Exception as err:  # gymnasium's errors: unknown id, missing extras
+        raise CommandError(f"cannot make environment {env_id!r}: {err}") from None
+
+
+def train_command(args: argparse.Namespace) -> int:
+    """``evostrat train``: evolve a policy and save the best one to ``--out``."""
+    from evostrat.cli import CommandError, close_evaluator, make_evaluator
+    from evostrat.strategies import get_strategy
+
+    try:
+        hidden = [int(h) for h in args.hidden.split(",") if h.strip()]
+        get_strategy(args.strategy)
+    except ValueError as err:
+        raise CommandError(f"--hidden/--strategy: {err}") from None
     try:
         require_gymnasium()
     except ImportError as err:
         raise CommandError(str(err)) from None
-    hidden = (
-        [int(h) for h in args.hidden.split(",") if h.strip()] if args.hidden else []
-    )
+    if args.env not in _ENVS:
+        _ENVS[args.env] = _make_env(args.env)
     print(
         f"training a {'linear' if not hidden else 'MLP ' + str(hidden)} policy on "
         f"{args.env} with {args.strategy}, {args.generations} generations",
@@ -348,6 +368,8 @@ def train_command(args: argparse.Namespace) -> int:
     if result.xbest is None:
         print("no generation finished; nothing saved")
         return 130
+    if not result.stop:
+        print("interrupted: saving the best policy so far")
     save_policy(args.out, policy, result.xbest, args.env)
     print(f"best return {result.fbest:.3f} after {result.evals} evaluations")
     print(
@@ -357,6 +379,7 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def play_command(args: argparse.Namespace) -> int:
+    """``evostrat play``: run episodes of a saved policy and print the returns."""
     from evostrat.cli import CommandError
 
     if not os.path.isfile(args.policy):
@@ -365,11 +388,7 @@ def play_command(args: argparse.Namespace) -> int:
         policy, params, env_id = load_policy(args.policy)
     except (ValueError, OSError) as err:
         raise CommandError(str(err)) from None
-    try:
-        gym = require_gymnasium()
-    except ImportError as err:
-        raise CommandError(str(err)) from None
-    env = gym.make(env_id, render_mode="human" if args.render else None)
+    env = _make_env(env_id, render_mode="human" if args.render else None)
     returns = []
     try:
         for k in range(args.episodes):

@@ -230,12 +230,16 @@ def test_train_and_play_cartpole(tmp_path, capsys):
     assert len(returns) == 2 and all(r >= 1.0 for r in returns)
     pol, params, env_id = neuro.load_policy(str(policy))
     assert env_id == "CartPole-v1" and params.shape == (pol.num_params,)
+    status, _, err = run_cli(capsys, "train", "--env", "NoSuchEnv-v0", "--quiet")
+    assert status == 2 and "cannot make environment 'NoSuchEnv-v0'" in err
 
 
 def test_gymnasium_missing_message(capsys, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "gymnasium", None)  # import now fails
     status, _, err = run_cli(capsys, "train", "--out", str(tmp_path / "p.npz"))
     assert status == 2 and "pip install gymnasium" in err
+    status, _, err = run_cli(capsys, "train", "--hidden", "8,x")
+    assert status == 2 and "--hidden" in err
     policy = tmp_path / "p.npz"
     neuro.save_policy(str(policy), neuro.Policy(4, 2), np.zeros(10), "CartPole-v1")
     status, _, err = run_cli(capsys, "play", "--policy", str(policy))
