@@ -30,7 +30,8 @@ from evostrat.kernels.rng import STREAM_NORMAL, normal_rows
 #: above this dimension the rank-mu update uses BLAS (``np.dot``)
 BLAS_DIM = 48
 
-#: layout of the ``params`` vector of the tell kernels
+#: layout of the ``params`` vector of the tell kernels: these scalars, then the
+#: ``lam`` recombination weights (few arguments make a cheap compiled call)
 P_CS, P_DAMPS, P_CC, P_C1, P_CMU, P_MUEFF, P_CHI_N, P_FLOOR = range(8)
 N_PARAMS = 8
 
@@ -47,27 +48,28 @@ def _is_arange(indices, popsize):
 
 @njit(cache=True)
 def sample_full(key, generation, indices, popsize, BDT, mean, sigma):
-    """Rows ``indices`` of a full-covariance generation: ``(Z, Y, X, is_all)``.
+    """Rows ``indices`` of a full-covariance generation: ``(ZYX, is_all)``.
 
-    ``Z`` from the counter-based streams (:func:`evostrat.kernels.rng.normal_rows`),
-    ``Y``/``X`` by :func:`transform_full`; ``is_all`` tells whether ``indices`` is
+    ``ZYX[0]`` (``Z``) from the counter-based streams
+    (:func:`evostrat.kernels.rng.normal_rows`), ``ZYX[1]``, ``ZYX[2]`` (``Y``, ``X``)
+    by :func:`transform_full`; ``is_all`` tells whether ``indices`` is
     ``0 .. popsize-1`` (the whole population, worth caching).
     """
-    Z = normal_rows(key, generation, indices, mean.shape[0], STREAM_NORMAL)
-    Y = np.empty_like(Z)
-    X = np.empty_like(Z)
-    transform_full(Z, BDT, mean, sigma, Y, X)
-    return Z, Y, X, _is_arange(indices, popsize)
+    n = mean.shape[0]
+    ZYX = np.empty((3, indices.shape[0], n))
+    ZYX[0] = normal_rows(key, generation, indices, n, STREAM_NORMAL)
+    transform_full(ZYX[0], BDT, mean, sigma, ZYX[1], ZYX[2])
+    return ZYX, _is_arange(indices, popsize)
 
 
 @njit(cache=True)
 def sample_diag(key, generation, indices, popsize, std, mean, sigma):
     """As :func:`sample_full` for a diagonal covariance with root ``std``."""
-    Z = normal_rows(key, generation, indices, mean.shape[0], STREAM_NORMAL)
-    Y = np.empty_like(Z)
-    X = np.empty_like(Z)
-    transform_diag(Z, std, mean, sigma, Y, X)
-    return Z, Y, X, _is_arange(indices, popsize)
+    n = mean.shape[0]
+    ZYX = np.empty((3, indices.shape[0], n))
+    ZYX[0] = normal_rows(key, generation, indices, n, STREAM_NORMAL)
+    transform_diag(ZYX[0], std, mean, sigma, ZYX[1], ZYX[2])
+    return ZYX, _is_arange(indices, popsize)
 
 
 @njit(cache=True)
@@ -198,26 +200,30 @@ def _fitness_stats(fitness, order):
 
 
 @njit(cache=True)
-def tell_full(
-    fitness, Z, Y, weights, mean, sigma, paths, C, B, BDT, eigenvalues,
-    generation, params, decompose,
-):  # fmt: skip
+def tell_full(fitness, ZYX, mean, sigma, vecs, mats, generation, params, decompose):
     """One CMA-ES update (tutorial eqs. (41)-(47)), in place; one compiled call.
 
-    Updates ``mean``, ``paths = [p_sigma, p_c]`` and ``C`` in place; when
-    ``decompose`` is true, also ``eigenvalues``, ``B`` and ``BDT`` (in place, via
-    :func:`eigen_decompose` with the condition cap ``1 / params[P_FLOOR]``).
-    ``B`` must hold the eigenvectors used to sample ``Z``: then
-    ``C^{-1/2} <y>_w = B <z>_w`` (the isotropic mean shift of eq. (43)).
+    ``ZYX = [Z, Y, X]`` of the generation, ``vecs = [p_sigma, p_c, eigenvalues]``,
+    ``mats = [C, B, BDT]``, ``params`` as :data:`P_CS` ... then the weights.
+    Updates ``mean``, the paths and ``C`` in place; when ``decompose`` is true, also
+    ``eigenvalues``, ``B`` and ``BDT`` (via :func:`eigen_decompose` with the
+    condition cap ``1 / params[P_FLOOR]``). ``B`` must hold the eigenvectors used to
+    sample ``Z``: then ``C^{-1/2} <y>_w = B <z>_w`` (the isotropic mean shift of
+    eq. (43)).
 
     Returns
     -------
     tuple
         ``(new_sigma, hsig, f_best, f_median, f_q75)``.
     """
+    Z = ZYX[0]
+    Y = ZYX[1]
     lam, n = Z.shape
-    ps = paths[0]
-    pc = paths[1]
+    ps = vecs[0]
+    pc = vecs[1]
+    C = mats[0]
+    B = mats[1]
+    weights = params[N_PARAMS:]
     cs, damps, cc = params[P_CS], params[P_DAMPS], params[P_CC]
     c1, cmu, mueff, chi_n = (
         params[P_C1],
@@ -273,28 +279,31 @@ def tell_full(
                 C[i, j] = C[j, i]
     if decompose:
         ev, Bn, BDTn = eigen_decompose(C, 1.0 / params[P_FLOOR])
-        eigenvalues[:] = ev
-        B[:, :] = Bn
-        BDT[:, :] = BDTn
+        vecs[2] = ev
+        mats[1] = Bn
+        mats[2] = BDTn
     fb, fm, fq = _fitness_stats(fitness, order)
     return sigma * _sigma_factor(ps_norm, cs, damps, chi_n), hsig, fb, fm, fq
 
 
 @njit(cache=True)
-def tell_diag(
-    fitness, Z, Y, weights, mean, sigma, paths, diag, std, generation, params, shrink
-):
+def tell_diag(fitness, ZYX, mean, sigma, vecs, generation, params, shrink):
     """One separable CMA-ES update (Ros & Hansen 2008), O(lam n), in place.
 
-    As :func:`tell_full` with ``C = diag(diag)``: ``C^{-1/2} <y>_w = <z>_w`` and only
-    the diagonal of the rank-one and rank-mu terms is kept. A variance never falls
-    below ``shrink`` times its previous value in one update, nor below
-    ``max(diag) * params[P_FLOOR]``; ``std = sqrt(diag)`` is refreshed.
-    Returns ``(new_sigma, hsig, f_best, f_median, f_q75)``.
+    As :func:`tell_full` with ``C = diag(c)`` and ``vecs = [p_sigma, p_c, c,
+    sqrt(c)]``: ``C^{-1/2} <y>_w = <z>_w`` and only the diagonal of the rank-one
+    and rank-mu terms is kept. A variance never falls below ``shrink`` times its
+    previous value in one update, nor below ``max(c) * params[P_FLOOR]``; ``sqrt(c)``
+    is refreshed. Returns ``(new_sigma, hsig, f_best, f_median, f_q75)``.
     """
+    Z = ZYX[0]
+    Y = ZYX[1]
     lam, n = Z.shape
-    ps = paths[0]
-    pc = paths[1]
+    ps = vecs[0]
+    pc = vecs[1]
+    diag = vecs[2]
+    std = vecs[3]
+    weights = params[N_PARAMS:]
     cs, damps, cc = params[P_CS], params[P_DAMPS], params[P_CC]
     c1, cmu, mueff, chi_n = (
         params[P_C1],

@@ -255,24 +255,22 @@ class CMAES(Strategy):
 
     def _setup(self) -> None:
         self._check_cma_options()
-        if self.popsize < 2:
-            raise ValueError("CMAES needs popsize >= 2")
         p = cma_parameters(self.dim, self.popsize)
         self.c1, self.cmu = self._learning_rates(p)
         self.cc, self.cs, self.damps = p["cc"], p["cs"], p["damps"]
         self.mueff, self.mu, self.chi_n = p["mueff"], p["mu"], p["chi_n"]
-        self.weights = recombination_weights(
-            self.popsize, self.dim, self.c1, self.cmu, bool(self.options["active"]),
-            pos_def=True,
-        )  # fmt: skip
-        self.sigma0 = float(self.sigma)
-        self._paths = np.zeros((2, self.dim))  # p_sigma, p_c
-        self._params = np.zeros(kcma.N_PARAMS)
-        pv = self._params
+        weights = recombination_weights(
+            self.popsize, self.dim, self.c1, self.cmu, bool(self.options["active"])
+        )
+        # scalars and weights in one vector: the tell kernel takes few arguments
+        pv = np.zeros(kcma.N_PARAMS + self.popsize)
         pv[kcma.P_CS], pv[kcma.P_DAMPS], pv[kcma.P_CC] = self.cs, self.damps, self.cc
         pv[kcma.P_C1], pv[kcma.P_CMU] = self.c1, self.cmu
         pv[kcma.P_MUEFF], pv[kcma.P_CHI_N] = self.mueff, self.chi_n
         pv[kcma.P_FLOOR] = 1.0 / MAX_CONDITION
+        pv[kcma.N_PARAMS :] = weights
+        self._params = pv
+        self.sigma0 = float(self.sigma)
         key = self._key
         self._key64 = key - (1 << 64) if key >= 1 << 63 else key
         self.hsig = 1.0
@@ -286,66 +284,95 @@ class CMAES(Strategy):
         self._bounds = None if b is None else BoundPenalty(b, self.dim)
         self._setup_cov()
 
+    def _setup_cov(self) -> None:
+        n = self.dim
+        self._vecs = np.zeros((3, n))  # p_sigma, p_c, eigenvalues of C
+        self._vecs[2] = 1.0
+        self._mats = np.empty((3, n, n))  # C, B, (B D)^T
+        self._mats[:] = np.eye(n)
+        self._eigen_generation = 0
+        self.lazy_gap = 1.0 / (self.c1 + self.cmu + 1e-23) / n / 10.0
+
+    # ------------------------------------------------------------- state views
+    @property
+    def weights(self) -> np.ndarray:
+        """Recombination weights by rank, positive then negative (active)."""
+        return self._params[kcma.N_PARAMS :]
+
     @property
     def ps(self) -> np.ndarray:
         """Conjugate evolution path p_sigma (tutorial eq. (43))."""
-        return self._paths[0]
+        return self._vecs[0]
 
     @property
     def pc(self) -> np.ndarray:
         """Evolution path p_c (tutorial eq. (45))."""
-        return self._paths[1]
+        return self._vecs[1]
 
-    def _setup_cov(self) -> None:
-        n = self.dim
-        self.cov = np.eye(n)
-        self.eigenvalues = np.ones(n)
-        self.B = np.eye(n)
-        self._BDT = np.eye(n)
-        self._eigen_generation = 0
-        self.lazy_gap = 1.0 / (self.c1 + self.cmu + 1e-23) / n / 10.0
+    @property
+    def eigenvalues(self) -> np.ndarray:
+        """Eigenvalues of ``C`` (ascending) at the last decomposition."""
+        return self._vecs[2]
+
+    @property
+    def cov(self) -> np.ndarray:
+        """Covariance matrix ``C``; the distribution's covariance is sigma**2 C."""
+        return self._mats[0]
+
+    @property
+    def B(self) -> np.ndarray:
+        """Eigenvectors of ``C`` (columns) at the last decomposition."""
+        return self._mats[1]
+
+    @property
+    def _BDT(self) -> np.ndarray:
+        return self._mats[2]
 
     # --------------------------------------------------------------- sampling
     def _sample(self, indices: np.ndarray) -> np.ndarray:
         cache = self._cache
-        if "X" in cache:
-            X = cache["X"][indices]
+        if "ZYX" in cache:
+            X = cache["ZYX"][2][indices]
         else:
-            Z, Y, X, full = self._sample_rows(indices)
+            ZYX, full = self._sample_rows(indices)
+            X = ZYX[2]
             if full:
-                cache["Z"], cache["Y"], cache["X"] = Z, Y, X
+                cache["ZYX"] = ZYX
                 X = X.copy()
         return X if self._bounds is None else self._bounds.repair(X)
 
     def _sample_rows(self, indices: np.ndarray) -> tuple:
         return kcma.sample_full(
-            self._key64, self.generation, indices, self.popsize, self._BDT,
+            self._key64, self.generation, indices, self.popsize, self._mats[2],
             self.mean, self.sigma,
         )  # fmt: skip
 
-    def _population(self) -> tuple[np.ndarray, np.ndarray]:
-        """This generation's ``Z`` and ``Y`` (from the cache, else regenerated)."""
-        if "Z" not in self._cache:
+    def _population(self) -> np.ndarray:
+        """This generation's ``[Z, Y, X]`` (from the cache, else regenerated)."""
+        if "ZYX" not in self._cache:
             self._sample(np.arange(self.popsize, dtype=np.int64))
-        return self._cache["Z"], self._cache["Y"]
+        return self._cache["ZYX"]
+
+    def _penalized(self, fitness: np.ndarray, ZYX: np.ndarray) -> np.ndarray:
+        if self._bounds is None:
+            return fitness
+        return self._bounds.penalized(
+            fitness, ZYX[2], self.mean, self.sigma**2 * self._diag_cov(),
+            self.generation + 1, self.mueff,
+        )  # fmt: skip
 
     # ----------------------------------------------------------------- update
     def _update(self, fitness: np.ndarray) -> None:
-        Z, Y = self._population()
-        if self._bounds is not None:
-            fitness = self._bounds.penalized(
-                fitness, self._cache["X"], self.mean, self.sigma**2 * self._diag_cov(),
-                self.generation + 1, self.mueff,
-            )  # fmt: skip
+        ZYX = self._population()
+        fitness = self._penalized(fitness, ZYX)
         decompose = self.generation + 1 - self._eigen_generation >= self.lazy_gap
-        self.sigma, self.hsig, *stats = kcma.tell_full(
-            fitness, Z, Y, self.weights, self.mean, self.sigma, self._paths,
-            self.cov, self.B, self._BDT, self.eigenvalues, self.generation,
-            self._params, decompose,
+        self.sigma, self.hsig, fb, fm, fq = kcma.tell_full(
+            fitness, ZYX, self.mean, self.sigma, self._vecs, self._mats,
+            self.generation, self._params, decompose,
         )  # fmt: skip
         if decompose:
             self._eigen_generation = self.generation + 1
-        self._record(*stats)
+        self._record(fb, fm, fq)
 
     def _record(self, f_best: float, f_median: float, f_q75: float) -> None:
         """Bookkeeping of tolstagnation and tolflatfitness (pycma's ``fit``)."""

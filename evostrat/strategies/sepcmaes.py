@@ -48,40 +48,46 @@ class SepCMAES(CMAES):
         return c1, cmu
 
     def _setup_cov(self) -> None:
-        n = self.dim
-        self.cov_diag = np.ones(n)
-        self._std = np.ones(n)
+        self._vecs = np.zeros((4, self.dim))  # p_sigma, p_c, diag(C), sqrt(diag(C))
+        self._vecs[2:] = 1.0
         self.lazy_gap = 0.0
 
     @property
+    def cov_diag(self) -> np.ndarray:
+        """The diagonal of ``C``."""
+        return self._vecs[2]
+
+    @property
     def cov(self) -> np.ndarray:
-        return self.cov_diag
+        """Alias of :attr:`cov_diag` (a vector, not an n x n matrix)."""
+        return self._vecs[2]
 
     @property
     def eigenvalues(self) -> np.ndarray:
-        return np.sort(self.cov_diag)
+        """Eigenvalues of the diagonal ``C``, ascending."""
+        return np.sort(self._vecs[2])
+
+    @property
+    def B(self) -> np.ndarray:
+        raise AttributeError("SepCMAES has no eigenvector matrix (C is diagonal)")
 
     def _sample_rows(self, indices: np.ndarray) -> tuple:
         return kcma.sample_diag(
-            self._key64, self.generation, indices, self.popsize, self._std,
+            self._key64, self.generation, indices, self.popsize, self._vecs[3],
             self.mean, self.sigma,
         )  # fmt: skip
 
     def _update(self, fitness: np.ndarray) -> None:
-        Z, Y = self._population()
-        if self._bounds is not None:
-            fitness = self._bounds.penalized(
-                fitness, self._cache["X"], self.mean, self.sigma**2 * self.cov_diag,
-                self.generation + 1, self.mueff,
-            )  # fmt: skip
-        self.sigma, self.hsig, *stats = kcma.tell_diag(
-            fitness, Z, Y, self.weights, self.mean, self.sigma, self._paths,
-            self.cov_diag, self._std, self.generation, self._params, VARIANCE_SHRINK,
+        ZYX = self._population()
+        fitness = self._penalized(fitness, ZYX)
+        self.sigma, self.hsig, fb, fm, fq = kcma.tell_diag(
+            fitness, ZYX, self.mean, self.sigma, self._vecs, self.generation,
+            self._params, VARIANCE_SHRINK,
         )  # fmt: skip
-        self._record(*stats)
+        self._record(fb, fm, fq)
 
     def _diag_cov(self) -> np.ndarray:
-        return self.cov_diag
+        return self._vecs[2]
 
     def _condition(self) -> float:
         return float(self.cov_diag.max() / self.cov_diag.min())
@@ -89,4 +95,4 @@ class SepCMAES(CMAES):
     def _axis_no_effect(self) -> bool:
         i = self.generation % self.dim
         m = self.mean[i]
-        return bool(m == m + 0.1 * self.sigma * self._std[i])
+        return bool(m == m + 0.1 * self.sigma * self._vecs[3, i])
