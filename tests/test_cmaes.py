@@ -237,6 +237,12 @@ def test_pycma_aliases_maxiter_maxfevals():
     opt = CMAES(np.zeros(3), 1.0, seed=1, maxfevals=13)
     s = _until(opt, F.sphere, "max_evals")
     assert s == {"max_evals": 13} and opt.evals == 14
+    opt = CMAES(np.zeros(3), 1.0, seed=1, maxfevals=1e4, maxiter=math.inf)
+    assert opt.options["max_evals"] == 10000
+    assert (
+        opt.options["max_generations"]
+        == CMAES(np.zeros(3), 1.0).options["max_generations"]
+    )
     with pytest.raises(TypeError, match="maxiter"):
         CMAES(np.zeros(3), 1.0, maxiter=4, max_generations=5)
 

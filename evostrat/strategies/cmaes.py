@@ -226,7 +226,14 @@ class CMAES(Strategy):
                         f"give either {alias!r} or {target!r}, not both "
                         f"({alias} is pycma's name for {target})"
                     )
-                options[target] = options.pop(alias)
+                value = options.pop(alias)
+                if isinstance(value, float) and target != "conditioncov":
+                    # pycma users write maxfevals=1e4 or maxiter=inf
+                    if value == math.inf:
+                        value = None
+                    elif value.is_integer():
+                        value = int(value)
+                options[target] = value
         super().__init__(x0, sigma0, popsize, seed, maximize, **options)
 
     # ------------------------------------------------------------------ setup
