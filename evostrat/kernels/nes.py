@@ -200,7 +200,7 @@ def snes_gradients(
     coeff_mean = np.ascontiguousarray(coeff_mean, dtype=np.float64)
     coeff_var = np.ascontiguousarray(coeff_var, dtype=np.float64)
     if streams.shape[0] * dim >= PARALLEL_THRESHOLD and dim >= 2 * _CHUNK:
-        batch = max(2, get_num_threads())
+        batch = max(4, get_num_threads())
         return _snes_gradients_parallel(
             key, generation, streams, coeff_mean, coeff_var, dim, batch
         )
