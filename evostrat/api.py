@@ -1,21 +1,16 @@
 """``evostrat.fmin``: one call to optimize, with IPOP/BIPOP restarts.
 
-The restart schemes follow
-
-* IPOP: A. Auger, N. Hansen, "A Restart CMA Evolution Strategy With Increasing
-  Population Size", CEC 2005, section 2: after each run the population size is
-  multiplied by 2 (``incpopsize``) and the strategy starts again from ``x0``.
-* BIPOP: N. Hansen, "Benchmarking a BI-Population CMA-ES on the BBOB-2009 Function
-  Testbed", GECCO 2009, section 2: two interlaced regimes, one with increasing
-  (doubled) population size, one with small random population sizes and step sizes
-  ``sigma0 * 10**(-2 U)``; the next run uses the regime that has spent fewer
-  evaluations so far.
+* IPOP (A. Auger, N. Hansen, "A Restart CMA Evolution Strategy With Increasing
+  Population Size", CEC 2005, section 2): each restart doubles the population size.
+* BIPOP (N. Hansen, "Benchmarking a BI-Population CMA-ES on the BBOB-2009 Function
+  Testbed", GECCO 2009, section 2): IPOP's regime interlaced with small random
+  population sizes and step sizes ``sigma0 * 10**(-2 U)``; the regime that has spent
+  fewer evaluations so far runs next.
 
 Bookkeeping follows pycma's ``cma.fmin2(..., restarts=N, bipop=...)``: the first run
-counts towards the small-population budget, ``restarts`` bounds the number of
-large-population restarts (small-population runs come on top), a small run gets at
-most half the evaluations spent in large runs, and every run starts from the same
-``x0`` unless ``x0`` is a callable.
+counts for the small regime, ``restarts`` bounds the large-population restarts, a
+small run gets at most half the evaluations the large runs spent, and every run
+starts from ``x0`` (unless it is a callable).
 """
 
 from __future__ import annotations
@@ -46,23 +41,11 @@ _TAG_RESTART_DRAWS = 1
 class RunInfo(NamedTuple):
     """What one run (the first or a restart) of ``fmin`` did.
 
-    Attributes
-    ----------
-    popsize : int
-        Population size of the run.
-    evals : int
-        Evaluations the run spent.
-    fbest : float
-        Best fitness of the run, in the user's sense (NaN if it evaluated nothing).
-    stop : dict
-        The stop criteria that ended the run.
-    regime : str
-        ``"first"``, ``"large"`` (increasing population) or ``"small"`` (BIPOP's
-        small-population regime).
-    sigma0 : float or ndarray
-        Initial step size of the run.
-    seed : int
-        Seed of the run's strategy (it repeats the run on its own).
+    ``popsize`` and ``evals`` of the run, its ``fbest`` (user's sense, NaN if it
+    evaluated nothing) and ``stop`` criteria, its ``regime`` (``"first"``,
+    ``"large"``: increasing population, ``"small"``: BIPOP's small-population
+    regime), its initial step size ``sigma0`` and the ``seed`` of its strategy (which
+    repeats the run on its own).
     """
 
     popsize: int
@@ -77,26 +60,15 @@ class RunInfo(NamedTuple):
 class FminResult(Result):
     """``Result(xbest, fbest, evals, generations, xmean, stds, stop)`` of ``fmin``.
 
-    The same 7-field named tuple as :class:`~evostrat.result.Result` (it unpacks
-    the same way): ``xbest``/``fbest`` are the best over all runs, ``evals`` and
-    ``generations`` the totals over all runs, ``xmean``, ``stds`` and ``stop`` those
-    of the last run. Three read-only attributes say more:
-
-    Attributes
-    ----------
-    restarts : int
-        Number of restarts that ran (``len(runs) - 1``).
-    runs : tuple of RunInfo
-        One entry per run, in order.
-    seed : int
-        The seed of the whole call (the one drawn where ``seed=None``).
+    The 7-field :class:`~evostrat.result.Result` (it unpacks the same way): the best
+    ``xbest``/``fbest`` over all runs, the total ``evals`` and ``generations``, the
+    last run's ``xmean``, ``stds`` and ``stop``. Read-only extras: ``restarts`` (the
+    restarts that ran, ``len(runs) - 1``), ``runs`` (one :class:`RunInfo` per run)
+    and ``seed`` (of the whole call; the drawn one where ``seed=None``).
     """
 
     def __new__(
-        cls,
-        result: Result,
-        runs: Sequence[RunInfo] = (),
-        seed: int | None = None,
+        cls, result: Result, runs: Sequence[RunInfo] = (), seed: int | None = None
     ) -> FminResult:
         self = super().__new__(cls, *result)
         self.__dict__["_runs"] = tuple(runs)
@@ -106,14 +78,8 @@ class FminResult(Result):
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"FminResult is read-only; cannot set {name!r}")
 
-    def __getnewargs__(self) -> tuple:
-        return (Result(*self), self.runs, self.seed)
-
     def __reduce__(self) -> tuple:
-        return (type(self), self.__getnewargs__())
-
-    def __reduce_ex__(self, protocol: int) -> tuple:
-        return self.__reduce__()
+        return (type(self), (Result(*self), self.runs, self.seed))
 
     def _replace(self, **fields: Any) -> FminResult:
         return FminResult(Result(*self)._replace(**fields), self.runs, self.seed)
@@ -182,17 +148,15 @@ def _initial_point(x0: Any, generator: np.random.Generator) -> Any:
     if not callable(x0):
         return x0
     try:
-        n_args = len(
-            [
-                p
-                for p in inspect.signature(x0).parameters.values()
-                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-                and p.default is p.empty
-            ]
-        )
+        params = inspect.signature(x0).parameters.values()
     except (TypeError, ValueError):  # builtins without a signature
-        n_args = 0
-    return x0(generator) if n_args >= 1 else x0()
+        params = []
+    positional = (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    )
+    takes_generator = any(p.kind in positional and p.default is p.empty for p in params)
+    return x0(generator) if takes_generator else x0()
 
 
 def _global_options(cls: type, options: dict[str, Any]) -> dict[str, Any]:
@@ -337,16 +301,14 @@ class _Restarts:
         self.popsize, self.options = popsize, options
         self.max_evals, self.target = budget["max_evals"], budget["target"]
         self.runs: list[RunInfo] = []
-        self.evals = 0
-        self.generations = 0
+        self.evals = self.generations = 0  # totals over the runs
         self.best: tuple[float, np.ndarray | None, float] = (math.inf, None, math.nan)
-        self.popsize0 = 0
-        self.max_generations0 = 0
+        self.popsize0 = self.max_generations0 = 0  # of the first run
         self.large_restarts = 0  # large-population restarts so far
-        self.small_evals = 0  # evaluations spent by the small regime (+ first run)
-        self.large_evals = 0
+        # evaluations spent by the small regime (+ the first run) and the large one
+        self.small_evals = self.large_evals = 0
 
-    def _build(self, run: int, regime: str, generator: np.random.Generator) -> Any:
+    def _build(self, run: int, regime: str, generator: np.random.Generator) -> tuple:
         """The strategy of run ``run`` (popsize, sigma0, budget set by ``regime``)."""
         sigma0 = self.sigma0
         if regime == "first":
