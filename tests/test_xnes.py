@@ -203,3 +203,40 @@ def test_reaches_1e_minus_6_on_rosenbrock_10():
     res = opt.optimize(rosenbrock, target=1e-6, max_evals=30_000, vectorized=True)
     assert res.fbest < 1e-6, res
     np.testing.assert_allclose(res.xbest, 1.0, atol=1e-2)
+
+
+def test_adaptation_sampling_statistic():
+    order = np.arange(6)  # individual 0 is the best
+    norms = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    assert nes.adaptation_sampling_statistic(norms, order, 0.0, 3) == 0.5
+    # a smaller sigma weights small-norm samples up: here they are the better ones
+    assert nes.adaptation_sampling_statistic(norms, order, -0.2, 3) > 0.5
+    assert nes.adaptation_sampling_statistic(norms, order[::-1].copy(), -0.2, 3) < 0.5
+    assert 0.0 <= nes.adaptation_sampling_statistic(norms, order, 50.0, 3) <= 1.0
+
+
+def test_adaptation_sampling_raises_eta_sigma_on_sphere():
+    opt = evostrat.XNES(np.ones(10), 1.0, seed=3, adaptation_sampling=True)
+    eta0 = opt.eta_sigma
+    assert opt.eta_sigma_init == eta0
+    res = opt.optimize(sphere, target=1e-6, max_evals=20_000, vectorized=True)
+    assert res.fbest < 1e-6
+    assert eta0 < opt.eta_sigma <= 1.0
+    plain = evostrat.XNES(np.ones(10), 1.0, seed=3)
+    plain.optimize(sphere, target=1e-6, max_evals=20_000, vectorized=True)
+    assert plain.eta_sigma == eta0 and res.evals < plain.evals
+
+
+def test_adaptation_sampling_pickles_and_rejects_non_bool():
+    with pytest.raises(TypeError, match="adaptation_sampling"):
+        evostrat.XNES(np.zeros(3), 1.0, adaptation_sampling="yes")
+    opt = evostrat.XNES(np.ones(4), 0.5, seed=2, adaptation_sampling=True)
+    for _ in range(3):
+        opt.tell(sphere(opt.ask()))
+    clone = pickle.loads(pickle.dumps(opt))
+    for _ in range(4):
+        X, Y = opt.ask(), clone.ask()
+        np.testing.assert_array_equal(X, Y)
+        opt.tell(sphere(X))
+        clone.tell(sphere(Y))
+    assert opt.eta_sigma == clone.eta_sigma and opt.sigma == clone.sigma

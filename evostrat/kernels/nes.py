@@ -12,8 +12,8 @@ NES), with the rank-based utilities of section 3.1.
   ``s_k`` from its counter-based stream and accumulates ``sum_k u_k s_k`` and
   ``sum_k u_k (s_k^2 - 1)`` in one pass, holding a few ``dim``-sized rows at most
   (never ``popsize x dim``).
-* :func:`xnes_gradients`, :func:`expm_symmetric`, :func:`xnes_shape_update` and
-  :func:`affine_rows` are xNES's pieces.
+* :func:`xnes_gradients`, :func:`expm_symmetric`, :func:`xnes_shape_update`,
+  :func:`affine_rows` and :func:`adaptation_sampling_statistic` are xNES's pieces.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from evostrat.kernels.rng import STREAM_NORMAL, fill_normal
 
 __all__ = [
     "PARALLEL_THRESHOLD",
+    "adaptation_sampling_statistic",
     "affine_rows",
     "centered_rank_utilities_by_rank",
     "expm_symmetric",
@@ -326,3 +327,56 @@ def affine_rows(mean, A, S):
                 acc += A[i, j] * s[j]
             X[k, i] = mean[i] + acc
     return X
+
+
+@njit(cache=True)
+def adaptation_sampling_statistic(sq_norms, order, log_scale, dim):
+    r"""Weighted Mann-Whitney statistic of adaptation sampling for a larger step.
+
+    Wierstra et al. (2014), Algorithm 4 (adaptation sampling), for the step-size
+    learning rate of xNES. The population was drawn from
+    :math:`N(\mu, \sigma^2 B B^T)`; a hypothetical distribution with
+    :math:`\sigma' = \sigma e^{\delta}` gives sample :math:`k` (with local
+    coordinates :math:`s_k`) the importance weight
+
+    .. math:: w_k = \frac{\pi(z_k | \sigma')}{\pi(z_k | \sigma)}
+              = \exp\!\big(-d \delta - \tfrac12 \|s_k\|^2 (e^{-2\delta} - 1)\big).
+
+    With :math:`r_k` the rank of sample :math:`k` counted from the *worst*
+    (``0 .. popsize-1``), the weighted rank sum :math:`U = \sum_k w_k (r_k + 1/2)`
+    is compared with its mean :math:`\lambda n'/2` and standard deviation
+    :math:`\sqrt{\lambda n' (\lambda + n' + 1) / 12}` under the null hypothesis,
+    :math:`n' = \sum_k w_k`. The result is the normal CDF of the standardized
+    :math:`U`: large when the hypothetical distribution favours the better samples.
+
+    Parameters
+    ----------
+    sq_norms : ndarray of float64, shape (popsize,)
+        :math:`\|s_k\|^2` of each individual.
+    order : ndarray of int64, shape (popsize,)
+        Indices sorting the fitness best first.
+    log_scale : float
+        :math:`\delta = \ln(\sigma' / \sigma)`.
+    dim : int
+        Dimension :math:`d`.
+
+    Returns
+    -------
+    float
+        In ``[0, 1]``; 0.5 when the weights carry no information (e.g. ``delta = 0``).
+    """
+    lam = order.shape[0]
+    shrink = math.exp(-2.0 * log_scale) - 1.0
+    n_w = 0.0
+    u_stat = 0.0
+    for pos in range(lam):
+        k = order[pos]
+        log_w = -dim * log_scale - 0.5 * sq_norms[k] * shrink
+        w = math.exp(min(max(log_w, -700.0), 700.0))
+        n_w += w
+        u_stat += w * ((lam - 1 - pos) + 0.5)
+    mean = 0.5 * lam * n_w
+    var = lam * n_w * (lam + n_w + 1.0) / 12.0
+    if not (var > 0.0 and math.isfinite(var) and math.isfinite(u_stat)):
+        return 0.5
+    return 0.5 * math.erfc(-(u_stat - mean) / math.sqrt(2.0 * var))

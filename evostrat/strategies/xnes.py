@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from evostrat.kernels import nes, rng
+from evostrat.kernels import nes, rng, shaping
 from evostrat.strategies.base import Strategy
 from evostrat.strategies.snes import (
     check_learning_rate,
@@ -50,8 +50,16 @@ class XNES(Strategy):
     eigendecomposition. Defaults (Table 1): :math:`\eta_\mu = 1`,
     :math:`\eta_\sigma = \eta_B = 3 (3 + \ln d) / (5 d \sqrt d)`, popsize
     :math:`4 + \lfloor 3 \ln d \rfloor`. ``sigma`` is a float; ``B`` and
-    ``cov`` (:math:`\sigma^2 B B^T`) are attributes. Adaptation sampling is not
-    implemented.
+    ``cov`` (:math:`\sigma^2 B B^T`) are attributes.
+
+    With ``adaptation_sampling=True`` (xNES-as, Algorithm 4) the step-size learning
+    rate adapts online: each generation the samples are re-weighted as if drawn
+    from the distribution the last step would have given with :math:`1.5 \eta_\sigma`
+    (:math:`\sigma' = \sigma (\sigma / \sigma_{\rm prev})^{1/2}`); if a weighted
+    Mann-Whitney test finds it no worse (statistic :math:`\ge \rho = 1/2 -
+    1/(3(d+1))`), :math:`\eta_\sigma \leftarrow \min(1, (1 + c') \eta_\sigma)`,
+    else :math:`\eta_\sigma \leftarrow (1 - c') \eta_\sigma + c' \eta_\sigma^{\rm
+    init}`, with :math:`c' = 1/10`.
 
     Options
     -------
@@ -64,6 +72,9 @@ class XNES(Strategy):
         :math:`\eta_B`; None gives the same default as :math:`\eta_\sigma`.
     utilities : {"nes", "centered_ranks"}, default "nes"
         Fitness shaping, as in :class:`~evostrat.strategies.snes.SNES`.
+    adaptation_sampling : bool, default False
+        Adapt :math:`\eta_\sigma` online (Algorithm 4); ``eta_sigma`` then holds
+        the current rate and ``learning_rate_sigma`` its initial value.
     """
 
     name = "xnes"
@@ -72,6 +83,7 @@ class XNES(Strategy):
         "learning_rate_sigma": None,
         "learning_rate_B": None,
         "utilities": "nes",
+        "adaptation_sampling": False,
     }
     _vector_sigma = False
 
@@ -82,12 +94,18 @@ class XNES(Strategy):
             for name in ("learning_rate_mean", "learning_rate_sigma", "learning_rate_B")
         }
         check_utilities(o["utilities"])
+        if not isinstance(o["adaptation_sampling"], (bool, np.bool_)):
+            raise TypeError(
+                f"adaptation_sampling must be a bool, got {o['adaptation_sampling']!r}"
+            )
         d = self.dim
         default = 3.0 * (3.0 + math.log(d)) / (5.0 * d * math.sqrt(d))
         self.eta_mean = rates["learning_rate_mean"] or 1.0
         self.eta_sigma = rates["learning_rate_sigma"] or default
         self.eta_B = rates["learning_rate_B"] or default
+        self.eta_sigma_init = self.eta_sigma
         self.B = np.eye(d)
+        self._sigma_prev: float | None = None  # sigma before the last update
 
     @property
     def cov(self) -> np.ndarray:
@@ -103,16 +121,29 @@ class XNES(Strategy):
     def _update(self, fitness: np.ndarray) -> None:
         u = individual_utilities(self.options["utilities"], fitness)
         S = self._noise(np.arange(self.popsize, dtype=np.int64))
+        if self.options["adaptation_sampling"] and self._sigma_prev is not None:
+            self._adapt_eta_sigma(S, fitness)
         g_delta, g_m = nes.xnes_gradients(S, u)
         g_sigma = np.trace(g_m) / self.dim
         g_b = g_m - g_sigma * np.eye(self.dim)
         self.mean = self.mean + self.eta_mean * self.sigma * (self.B @ g_delta)
+        self._sigma_prev = self.sigma
         sigma = self.sigma * math.exp(0.5 * self.eta_sigma * g_sigma)
         self.sigma = float(min(max(sigma, _SIGMA_MIN), _SIGMA_MAX))
         self.B = nes.xnes_shape_update(self.B, g_b, self.eta_B)
 
+    def _adapt_eta_sigma(self, S: np.ndarray, fitness: np.ndarray) -> None:
+        """Adaptation sampling of the step-size learning rate (Algorithm 4)."""
+        log_scale = 0.5 * math.log(self.sigma / self._sigma_prev)
+        statistic = nes.adaptation_sampling_statistic(
+            np.einsum("ij,ij->i", S, S), shaping.argsort(fitness), log_scale, self.dim
+        )
+        rho = 0.5 - 1.0 / (3.0 * (self.dim + 1))
+        c = 0.1
+        if statistic < rho:
+            self.eta_sigma = (1.0 - c) * self.eta_sigma + c * self.eta_sigma_init
+        else:
+            self.eta_sigma = min(1.0, (1.0 + c) * self.eta_sigma)
+
     def _stds(self) -> np.ndarray:
         return self.sigma * np.sqrt(np.einsum("ij,ij->i", self.B, self.B))
-
-    def _stop_criteria(self) -> dict[str, Any]:
-        return {}
