@@ -1,7 +1,8 @@
 """Quality of SNES and XNES (and OpenES/PEPG where present) against pycma's CMA-ES.
 
 For each test function (sphere, an ellipsoid of condition 1e3, Rosenbrock), each
-dimension and each seed, every strategy runs with its default parameters from
+dimension and each seed, every strategy runs with its default parameters (``xnes-as``
+is XNES with ``adaptation_sampling=True``) from
 ``x0 ~ U(-1, 1)^n`` (drawn from the seed) and ``sigma0 = 1`` until ``f < target``
 (default 1e-6) or the evaluation budget (default 1e5) is spent. The table gives,
 per strategy, the median number of evaluations to reach the target over the
@@ -51,14 +52,22 @@ def ellipsoid_1e3(X: np.ndarray) -> np.ndarray | float:
 
 
 FUNCTIONS = {"sphere": sphere, "ellipsoid1e3": ellipsoid_1e3, "rosenbrock": rosenbrock}
-CANDIDATES = {"snes": "SNES", "xnes": "XNES", "openes": "OpenES", "pepg": "PEPG"}
+#: column name -> (strategy name in the registry, class, options)
+CANDIDATES = {
+    "snes": ("snes", "SNES", {}),
+    "xnes": ("xnes", "XNES", {}),
+    "xnes-as": ("xnes", "XNES", {"adaptation_sampling": True}),
+    "openes": ("openes", "OpenES", {}),
+    "pepg": ("pepg", "PEPG", {}),
+}
 
 
 def run_evostrat(name, fname, dim, seed, target, max_evals):
     """(evaluations to reach target or None, best value) of one evostrat run."""
     f = FUNCTIONS[fname]
     x0 = np.random.default_rng(seed).uniform(-1.0, 1.0, dim)
-    opt = getattr(evostrat, CANDIDATES[name])(x0, 1.0, seed=seed)
+    _, cls, options = CANDIDATES[name]
+    opt = getattr(evostrat, cls)(x0, 1.0, seed=seed, **options)
     res = opt.optimize(
         f,
         target=target,
@@ -106,7 +115,8 @@ def summarize(results):
 
 
 def quality(args) -> None:
-    names = [n for n in CANDIDATES if n in available()] + ["cma"]
+    present = available()
+    names = [n for n, (key, _, _) in CANDIDATES.items() if key in present] + ["cma"]
     if args.strategies:
         names = [n for n in names if n in args.strategies or n == "cma"]
     jobs = [

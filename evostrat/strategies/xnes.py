@@ -52,8 +52,8 @@ class XNES(Strategy):
     :math:`4 + \lfloor 3 \ln d \rfloor`. ``sigma`` is a float; ``B`` and
     ``cov`` (:math:`\sigma^2 B B^T`) are attributes.
 
-    With ``adaptation_sampling=True`` (xNES-as, Algorithm 4) the step-size learning
-    rate adapts online: each generation the samples are re-weighted as if drawn
+    With ``adaptation_sampling=True`` (xNES-as, Algorithm 4; experimental, off by
+    default) the step-size learning rate adapts online: each generation the samples are re-weighted as if drawn
     from the distribution the last step would have given with :math:`1.5 \eta_\sigma`
     (:math:`\sigma' = \sigma (\sigma / \sigma_{\rm prev})^{1/2}`); if a weighted
     Mann-Whitney test finds it no worse (statistic :math:`\ge \rho = 1/2 -
@@ -75,6 +75,8 @@ class XNES(Strategy):
     adaptation_sampling : bool, default False
         Adapt :math:`\eta_\sigma` online (Algorithm 4); ``eta_sigma`` then holds
         the current rate and ``learning_rate_sigma`` its initial value.
+        Experimental: much faster on the sphere, but the rate grows towards 1 and
+        hurts on ill-conditioned and curved problems (``benchmarks/nes.py``).
     """
 
     name = "xnes"
