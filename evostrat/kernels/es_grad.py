@@ -143,7 +143,8 @@ def accumulate_linear(key, generation, streams, coeffs, tag, acc):
     Returns
     -------
     ndarray, shape (dim,)
-        ``acc[0]``.
+        ``acc[0]``. With one block this equals ``rng.accumulate_normal`` into zeros,
+        which the strategies call directly for small problems.
     """
     nblocks = acc.shape[0]
     n = streams.shape[0]
@@ -156,6 +157,15 @@ def accumulate_linear(key, generation, streams, coeffs, tag, acc):
     return _reduce_blocks(acc)
 
 
+@njit(cache=True, inline="always")
+def _add_pepg(z, c, d, acc, acc_sq, j0, j1):
+    """``acc += c z`` and ``acc_sq += d (z**2 - 1)`` over coordinates ``[j0, j1)``."""
+    for j in range(j0, j1):
+        v = z[j]
+        acc[j] += c * v
+        acc_sq[j] += d * (v * v - 1.0)
+
+
 @njit(cache=True, parallel=True)
 def accumulate_pepg(key, generation, streams, coeffs, sq_coeffs, tag, acc, acc_sq, z):
     """PEPG's two sums in one regeneration of each stream.
@@ -164,8 +174,8 @@ def accumulate_pepg(key, generation, streams, coeffs, sq_coeffs, tag, acc, acc_s
     (Sehnke et al. 2010, section 2.3: the mean and sigma gradients, with
     ``(eps**2 - sigma**2) / sigma = sigma (z**2 - 1)``). ``z.shape[0]`` streams are
     drawn at a time, in parallel, then added coordinate-chunk-parallel, always in
-    the order ``k = 0, 1, ...``: the result does not depend on ``z.shape[0]`` nor on
-    the number of threads.
+    the order ``k = 0, 1, ...``: the result equals :func:`accumulate_pepg_serial`'s
+    bit for bit, whatever ``z.shape[0]`` and the number of threads.
 
     Parameters
     ----------
@@ -187,13 +197,28 @@ def accumulate_pepg(key, generation, streams, coeffs, sq_coeffs, tag, acc, acc_s
         for c in prange(nchunks):
             j0, j1 = _block(c, nchunks, dim)
             for b in range(m):
-                cb = coeffs[lo + b]
-                db = sq_coeffs[lo + b]
-                zb = z[b]
-                for j in range(j0, j1):
-                    v = zb[j]
-                    acc[j] += cb * v
-                    acc_sq[j] += db * (v * v - 1.0)
+                _add_pepg(z[b], coeffs[lo + b], sq_coeffs[lo + b], acc, acc_sq, j0, j1)
+
+
+@njit(cache=True)
+def accumulate_pepg_serial(
+    key, generation, streams, coeffs, sq_coeffs, tag, acc, acc_sq, z
+):
+    """:func:`accumulate_pepg` in one thread (no parallel launches: small problems)."""
+    dim = acc.shape[0]
+    acc[:] = 0.0
+    acc_sq[:] = 0.0
+    for k in range(streams.shape[0]):
+        rng.fill_normal(key, generation, streams[k], tag, z[0])
+        _add_pepg(z[0], coeffs[k], sq_coeffs[k], acc, acc_sq, 0, dim)
+
+
+@njit(cache=True, inline="always")
+def _table_row(table, offset, stream, sign, mean, sigma, out_row):
+    if stream < 0:
+        out_row[:] = mean
+    else:
+        _write_row(out_row, mean, sigma, sign, table[offset : offset + mean.shape[0]])
 
 
 @njit(cache=True, parallel=True)
@@ -202,30 +227,43 @@ def table_rows(table, offsets, streams, signs, mean, sigma, out):
 
     Rows with ``streams[r] < 0`` are the mean itself.
     """
-    dim = mean.shape[0]
     for r in prange(streams.shape[0]):
-        if streams[r] < 0:
-            out[r, :] = mean
-        else:
-            o = offsets[r]
-            _write_row(out[r], mean, sigma, signs[r], table[o : o + dim])
+        _table_row(table, offsets[r], streams[r], signs[r], mean, sigma, out[r])
+
+
+@njit(cache=True)
+def table_rows_serial(table, offsets, streams, signs, mean, sigma, out):
+    """:func:`table_rows` in one thread."""
+    for r in range(streams.shape[0]):
+        _table_row(table, offsets[r], streams[r], signs[r], mean, sigma, out[r])
+
+
+@njit(cache=True, inline="always")
+def _table_block(table, offsets, coeffs, lo, hi, out):
+    out[:] = 0.0
+    for k in range(lo, hi):
+        c = coeffs[k]
+        o = offsets[k]
+        for j in range(out.shape[0]):
+            out[j] += c * table[o + j]
 
 
 @njit(cache=True, parallel=True)
 def table_accumulate(table, offsets, coeffs, acc):
-    """``sum_k coeffs[k] * table[offsets[k] : offsets[k] + dim]`` into ``acc[0]``."""
+    """``sum_k coeffs[k] * table[offsets[k] : offsets[k] + dim]`` into ``acc[0]``
+    (blocks of pairs in parallel, as :func:`accumulate_linear`)."""
     nblocks = acc.shape[0]
-    n = offsets.shape[0]
-    dim = acc.shape[1]
     for b in prange(nblocks):
-        acc[b, :] = 0.0
-        lo, hi = _block(b, nblocks, n)
-        for k in range(lo, hi):
-            c = coeffs[k]
-            o = offsets[k]
-            for j in range(dim):
-                acc[b, j] += c * table[o + j]
+        lo, hi = _block(b, nblocks, offsets.shape[0])
+        _table_block(table, offsets, coeffs, lo, hi, acc[b])
     return _reduce_blocks(acc)
+
+
+@njit(cache=True)
+def table_accumulate_serial(table, offsets, coeffs, out):
+    """``out = sum_k coeffs[k] * table[offsets[k] : offsets[k] + dim]``, one thread."""
+    _table_block(table, offsets, coeffs, 0, offsets.shape[0], out)
+    return out
 
 
 @njit(cache=True)

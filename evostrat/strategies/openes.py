@@ -276,7 +276,9 @@ class OpenES(MirroredSampling, Strategy):
             return self._mirrored_rows(indices, self._sigma_vector())
         streams, signs = self._streams(indices)
         out = np.empty((indices.shape[0], self.dim))
-        es_grad.table_rows(
+        parallel = indices.shape[0] > 1 and out.size >= PARALLEL_THRESHOLD
+        kernel = es_grad.table_rows if parallel else es_grad.table_rows_serial
+        kernel(
             self._noise_table(),
             self._offsets(streams),
             streams,
@@ -297,20 +299,23 @@ class OpenES(MirroredSampling, Strategy):
         diff, _ = self._pair_coefficients(self._utilities(fitness))
         coeffs = diff * (-1.0 / (self.popsize * self.sigma))
         streams = self._noise_streams()
-        acc = np.empty((self._tell_blocks(streams.shape[0]), self.dim))
+        blocks = self._tell_blocks(streams.shape[0])
+        # one pass regenerating every noise vector; one block = one thread, no
+        # parallel launch (results are the same: blocks depend on the size only)
+        acc = np.zeros((blocks, self.dim))
         if o["noise_table"] is None:
-            grad = es_grad.accumulate_linear(
-                self._signed_key(),
-                self.generation,
-                streams,
-                coeffs,
-                rng.STREAM_NORMAL,
-                acc,
-            )
+            key, g, tag = self._signed_key(), self.generation, rng.STREAM_NORMAL
+            if blocks == 1:
+                rng.accumulate_normal(key, g, streams, coeffs, tag, acc[0])
+                grad = acc[0]
+            else:
+                grad = es_grad.accumulate_linear(key, g, streams, coeffs, tag, acc)
         else:
-            grad = es_grad.table_accumulate(
-                self._noise_table(), self._offsets(streams), coeffs, acc
-            )
+            table, offsets = self._noise_table(), self._offsets(streams)
+            if blocks == 1:
+                grad = es_grad.table_accumulate_serial(table, offsets, coeffs, acc[0])
+            else:
+                grad = es_grad.table_accumulate(table, offsets, coeffs, acc)
         if o["weight_decay"] > 0.0:
             es_grad.add_scaled(grad, float(o["weight_decay"]), self.mean)
         self._optimizer.learning_rate = self.learning_rate

@@ -184,8 +184,13 @@ class PEPG(MirroredSampling, Strategy):
         streams = self._noise_streams()
         step_mean = np.empty(self.dim)
         step_sigma = np.empty(self.dim)
-        z = np.empty((self._tell_blocks(npairs), self.dim))
-        es_grad.accumulate_pepg(
+        blocks = self._tell_blocks(npairs)
+        z = np.empty((blocks, self.dim))
+        # bit-identical either way; one block: no parallel launch (small problems)
+        kernel = (
+            es_grad.accumulate_pepg_serial if blocks == 1 else es_grad.accumulate_pepg
+        )
+        kernel(
             self._signed_key(),
             self.generation,
             streams,
