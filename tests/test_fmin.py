@@ -255,3 +255,15 @@ def test_every_strategy_restarts(strategy):
     p0 = res.runs[0].popsize
     assert [r.popsize for r in res.runs] == [p0, 2 * p0, 4 * p0]
     assert res.fbest < sphere(np.ones(4))
+
+
+def test_bounds_pass_to_every_run():
+    def f(x):
+        assert np.all(np.abs(x) <= 1.0)  # the repaired points only
+        return float(np.sum((x - 2.0) ** 2))
+
+    res = evostrat.fmin(
+        f, np.zeros(3), 0.5, restarts=2, seed=1, bounds=(-1.0, 1.0), max_generations=60
+    )
+    assert res.restarts == 2
+    np.testing.assert_allclose(res.xbest, 1.0, atol=1e-3)
