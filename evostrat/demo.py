@@ -257,7 +257,7 @@ def add_command(sub: Any, fmt: Any) -> None:
     p.add_argument("--seed", type=int, default=1, help="seed of every run")
     p.add_argument("--quick", action="store_true", help="short budgets (a few seconds)")
     p.add_argument(
-        "--out", default="evostrat-png", help="PNG of the convergence curves"
+        "--out", default="evostrat-demo.png", help="PNG of the convergence curves"
     )
     p.add_argument("--no-plot", action="store_true", help="do not draw the PNG")
     p.add_argument("--strategies", help="comma-separated subset, e.g. cmaes,openes")

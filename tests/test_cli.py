@@ -286,3 +286,8 @@ def test_demo_ctrl_c_prints_the_table_so_far(capsys, monkeypatch):
     assert "interrupted" in out
     row = next(line for line in out.splitlines() if line.startswith(done[0].strategy))
     assert f"{done[0].fbest:10.3e}" in row
+
+
+def test_demo_default_output_path():
+    args = cli.build_parser().parse_args(["demo"])
+    assert args.out == "evostrat-demo.png" and args.seed == 1 and not args.quick
