@@ -119,6 +119,7 @@ def _format_x(x: Any, limit: int = 8) -> str:
 
 # -------------------------------------------------------------------- run
 def cmd_run(args: argparse.Namespace) -> int:
+    """``evostrat run``: one optimization of a test function (``fmin``)."""
     import importlib.util
 
     import numpy as np
@@ -229,6 +230,7 @@ def _describe(script: Path) -> str:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    """``evostrat bench``: list the benchmark scripts or run one."""
     folder = find_benchmarks(args.dir)
     scripts = sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
     if args.name is None:

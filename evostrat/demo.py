@@ -265,6 +265,7 @@ def add_command(sub: Any, fmt: Any) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
+    """``evostrat demo``: run the demo, print the table, save the plot."""
     from evostrat.cli import CommandError
     from evostrat.strategies import available
 

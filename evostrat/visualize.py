@@ -207,6 +207,7 @@ def _picture_path(pattern: str, strategy: str, function: str, several: bool) -> 
 
 
 def command(args: argparse.Namespace) -> int:
+    """``evostrat visualize``: save the grid of generations for each function."""
     from evostrat import demo
     from evostrat.cli import CommandError, check_function
     from evostrat.functions import DIMS
