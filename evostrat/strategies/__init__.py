@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 #: ``fmin(strategy=name)`` -> (module, class name)
 REGISTRY = {
