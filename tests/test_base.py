@@ -135,3 +135,13 @@ def test_import_is_lazy():
     code = "import sys, evostrat; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False"
+
+
+def test_available_strategies_in_a_fresh_process():
+    import subprocess
+    import sys
+
+    code = "import evostrat.strategies as s; print(','.join(s.available()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().split(",")[:2] == ["simplees", "simplega"]
