@@ -351,6 +351,52 @@ def tell_diag(fitness, ZYX, mean, sigma, vecs, generation, params, shrink):
 
 
 @njit(cache=True)
+def symmetrize(C):
+    """``C <- (C + C^T) / 2`` in place."""
+    n = C.shape[0]
+    for i in range(n):
+        for j in range(i):
+            v = 0.5 * (C[i, j] + C[j, i])
+            C[i, j] = v
+            C[j, i] = v
+
+
+@njit(cache=True)
+def set_decomposition(ev, B, vecs, mats, max_condition):
+    """Store an eigendecomposition ``(ev, B)`` of ``mats[0]`` with the safeguards.
+
+    Eigenvalues are floored as in :func:`eigen_decompose` (``C = mats[0]`` is rebuilt
+    when one was raised); ``vecs[2]``, ``mats[1]`` and ``mats[2] = (B D)^T`` are
+    written in place. Used when the decomposition itself comes from NumPy's LAPACK.
+    """
+    n = ev.shape[0]
+    C = mats[0]
+    top = ev[n - 1]
+    if not top > 0.0:
+        top = 1.0
+    lo = top / max_condition
+    floored = False
+    for i in range(n):
+        if not ev[i] >= lo:
+            ev[i] = lo
+            floored = True
+    if floored:
+        for i in range(n):
+            for j in range(n):
+                acc = 0.0
+                for k in range(n):
+                    acc += B[i, k] * ev[k] * B[j, k]
+                C[i, j] = acc
+    vecs[2] = ev
+    mats[1] = B
+    BDT = mats[2]
+    for k in range(n):
+        d = math.sqrt(ev[k])
+        for j in range(n):
+            BDT[k, j] = B[j, k] * d
+
+
+@njit(cache=True)
 def eigen_decompose(C, max_condition):
     """Symmetrize ``C``, eigendecompose it and floor its eigenvalues (in place).
 
