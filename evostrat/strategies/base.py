@@ -10,7 +10,6 @@ the common stop criteria, ``result``, ``optimize()`` and pickling. See
 from __future__ import annotations
 
 import math
-import numbers
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -20,6 +19,7 @@ import numpy as np
 from evostrat.kernels import rng
 from evostrat.kernels.fitness import prepare_fitness
 from evostrat.result import Result
+from evostrat.validation import check_indices, check_int, check_real, real_array
 
 #: Options every strategy accepts, with their defaults. ``None`` means "not set".
 COMMON_OPTIONS: dict[str, Any] = {
@@ -30,14 +30,6 @@ COMMON_OPTIONS: dict[str, Any] = {
     "tolx": 1e-11,
     "nan_policy": "raise",
 }
-
-
-def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 class Strategy:
@@ -94,13 +86,13 @@ class Strategy:
         self.maximize = bool(maximize)
         if seed is None:
             seed = int(np.random.SeedSequence().entropy) % (1 << 63)
-        self.seed = _check_positive_int("seed", seed, minimum=0)
+        self.seed = check_int("seed", seed, minimum=0)
         self._key = rng.derive_key(self.seed)
         self.options = self._check_options(options)
         self.popsize = (
             self._default_popsize()
             if popsize is None
-            else _check_positive_int("popsize", popsize, self._min_popsize)
+            else check_int("popsize", popsize, self._min_popsize)
         )
         if self.options["max_generations"] is None:
             n = self.dim
@@ -178,13 +170,10 @@ class Strategy:
             )
         for name in ("max_generations", "max_evals"):
             if merged[name] is not None:
-                merged[name] = _check_positive_int(name, merged[name], minimum=0)
+                merged[name] = check_int(name, merged[name], minimum=0)
         for name in ("tolfun", "tolx", "target"):
-            value = merged[name]
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, numbers.Real)
-            ):
-                raise TypeError(f"{name} must be a real number, got {value!r}")
+            if merged[name] is not None:
+                check_real(name, merged[name])
         return merged
 
     def _check_fitness(self, fitnesses: Any) -> tuple[np.ndarray, int, float]:
@@ -195,9 +184,7 @@ class Strategy:
             raise RuntimeError(
                 f"tell() called before ask() in generation {self.generation}"
             )
-        f = np.asarray(fitnesses)
-        if f.dtype.kind not in "iuf":
-            f = self._coerce_objects(f)
+        f = real_array(fitnesses)
         if f.ndim != 1:
             raise ValueError(
                 f"tell() takes a 1-D sequence of {self.popsize} fitness values, "
@@ -216,34 +203,6 @@ class Strategy:
                 "pass nan_policy='worst' to rank NaN last"
             )
         return f, best, spread
-
-    @staticmethod
-    def _coerce_objects(f: np.ndarray) -> np.ndarray:
-        if f.dtype.kind != "O":
-            raise ValueError(
-                f"fitness values must be real numbers, got dtype {f.dtype}"
-            )
-        flat = f.ravel()
-        for i, value in enumerate(flat):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise ValueError(
-                    f"fitness value at index {i} is not a real number: {value!r}"
-                )
-        return np.array(flat.tolist(), dtype=np.float64).reshape(f.shape)
-
-    def _check_indices(self, indices: Any) -> np.ndarray:
-        idx = np.asarray(indices)
-        if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
-            raise ValueError(
-                f"indices must be a 1-D sequence of integers, got {indices!r}"
-            )
-        idx = idx.astype(np.int64)
-        if idx.size and (idx.min() < 0 or idx.max() >= self.popsize):
-            raise ValueError(
-                f"indices must lie in [0, {self.popsize}), got min {idx.min()} "
-                f"and max {idx.max()}"
-            )
-        return idx
 
     # --------------------------------------------------------------- protocol
     def ask(self, indices: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
@@ -264,7 +223,7 @@ class Strategy:
         if indices is None:
             idx = np.arange(self.popsize, dtype=np.int64)
         else:
-            idx = self._check_indices(indices)
+            idx = check_indices(indices, self.popsize)
         X = self._sample(idx)
         self._asked = True
         return X
