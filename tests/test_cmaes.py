@@ -352,3 +352,21 @@ def test_bounds_subset_pickle_and_errors():
     for bad in [(1.0, 0.0), (0.0,), ([0.0, 0.0], 1.0), (np.nan, 1.0)]:
         with pytest.raises(ValueError, match="bounds"):
             CMAES(np.zeros(3), 1.0, bounds=bad)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 32])
+def test_ql_eigh_matches_lapack(n):
+    from evostrat.kernels.cma import ql_eigh
+
+    r = np.random.default_rng(n)
+    for cond in (0.0, 6.0, 14.0):
+        M = r.standard_normal((n, n))
+        C = M @ M.T + np.diag(np.logspace(0, cond, n))
+        ev, B, ok = ql_eigh(C)
+        ref = np.linalg.eigvalsh(C)
+        assert ok and np.all(np.diff(ev) >= 0)
+        np.testing.assert_allclose(ev, ref, rtol=0, atol=1e-14 * ref.max())
+        np.testing.assert_allclose(B.T @ B, np.eye(n), atol=1e-14)
+        np.testing.assert_allclose(B @ np.diag(ev) @ B.T, C, atol=1e-14 * ref.max())
+    ev, B, ok = ql_eigh(np.eye(n))  # already diagonal, repeated eigenvalues
+    assert ok and np.array_equal(ev, np.ones(n)) and np.array_equal(B, np.eye(n))
