@@ -370,3 +370,18 @@ def test_ql_eigh_matches_lapack(n):
         np.testing.assert_allclose(B @ np.diag(ev) @ B.T, C, atol=1e-14 * ref.max())
     ev, B, ok = ql_eigh(np.eye(n))  # already diagonal, repeated eigenvalues
     assert ok and np.array_equal(ev, np.ones(n)) and np.array_equal(B, np.eye(n))
+
+
+def test_blas_sampling_subsets_are_rows_of_the_population():
+    n = 60  # above BLAS_DIM: the population is one matrix product
+    opt = CMAES(np.ones(n), 0.5, seed=3)
+    for _ in range(3):
+        opt.tell(F.sphere(opt.ask()))
+    full = opt.ask()
+    fresh = pickle.loads(pickle.dumps(opt))
+    perm = np.arange(opt.popsize)[::-1]
+    np.testing.assert_array_equal(fresh.ask(perm), full[perm])
+    np.testing.assert_array_equal(fresh.ask([4, 4, 0]), full[[4, 4, 0]])
+    fresh.tell(F.sphere(full))  # uses the cached population
+    opt.tell(F.sphere(full))
+    np.testing.assert_array_equal(fresh.mean, opt.mean)

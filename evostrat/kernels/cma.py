@@ -48,18 +48,31 @@ def _is_arange(indices, popsize):
 
 @njit(cache=True)
 def sample_full(key, generation, indices, popsize, BDT, mean, sigma):
-    """Rows ``indices`` of a full-covariance generation: ``(ZYX, is_all)``.
+    """Rows of a full-covariance generation: ``(ZYX, is_all)``.
 
     ``ZYX[0]`` (``Z``) from the counter-based streams
-    (:func:`evostrat.kernels.rng.normal_rows`), ``ZYX[1]``, ``ZYX[2]`` (``Y``, ``X``)
-    by :func:`transform_full`; ``is_all`` tells whether ``indices`` is
-    ``0 .. popsize-1`` (the whole population, worth caching).
+    (:func:`evostrat.kernels.rng.normal_rows`), ``ZYX[1] = Z BDT`` and
+    ``ZYX[2] = mean + sigma ZYX[1]``. Up to :data:`BLAS_DIM` the rows ``indices`` are
+    made by :func:`transform_full` (row-wise, so any subset is bit-identical to the
+    same rows of the whole population) and ``is_all`` tells whether ``indices`` is
+    ``0 .. popsize-1``. Above it the whole population is always made, by one BLAS
+    product (a subset would not be bit-identical to the rows of a differently
+    shaped product), and ``is_all`` is True: the caller selects ``indices``.
     """
     n = mean.shape[0]
-    ZYX = np.empty((3, indices.shape[0], n))
-    ZYX[0] = normal_rows(key, generation, indices, n, STREAM_NORMAL)
-    transform_full(ZYX[0], BDT, mean, sigma, ZYX[1], ZYX[2])
-    return ZYX, _is_arange(indices, popsize)
+    if n <= BLAS_DIM:
+        ZYX = np.empty((3, indices.shape[0], n))
+        ZYX[0] = normal_rows(key, generation, indices, n, STREAM_NORMAL)
+        transform_full(ZYX[0], BDT, mean, sigma, ZYX[1], ZYX[2])
+        return ZYX, _is_arange(indices, popsize)
+    ZYX = np.empty((3, popsize, n))
+    all_rows = np.arange(popsize)
+    ZYX[0] = normal_rows(key, generation, all_rows, n, STREAM_NORMAL)
+    ZYX[1] = np.dot(ZYX[0], BDT)
+    for r in range(popsize):
+        for j in range(n):
+            ZYX[2, r, j] = mean[j] + sigma * ZYX[1, r, j]
+    return ZYX, True
 
 
 @njit(cache=True)

@@ -347,9 +347,9 @@ class CMAES(Strategy):
         else:
             ZYX, full = self._sample_rows(indices)
             X = ZYX[2]
-            if full:
+            if full:  # the whole population: keep it for tell
                 cache["ZYX"] = ZYX
-                X = X.copy()
+                X = X.copy() if self.dim <= kcma.BLAS_DIM else X[indices]
         return X if self._bounds is None else self._bounds.repair(X)
 
     def _sample_rows(self, indices: np.ndarray) -> tuple:
