@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -159,6 +160,12 @@ def main(argv: list[str] | None = None) -> None:
         help="repeats of the n <= 1e5 generation-vs-draw timing",
     )
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="NUMBA_NUM_THREADS of the children (default: numba's own choice)",
+    )
+    parser.add_argument(
         "--child", nargs=2, metavar=("METHOD", "N"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
@@ -173,7 +180,15 @@ def main(argv: list[str] | None = None) -> None:
 
     methods = [m for m in args.methods if m == "numpy" or m in available()]
     rows = []
-    print(f"popsize {POPSIZE}, f(x) = x[0], {' '.join(sys.argv)}", flush=True)
+    env = dict(os.environ)
+    if args.threads:
+        env["NUMBA_NUM_THREADS"] = str(args.threads)
+    threads = env.get("NUMBA_NUM_THREADS", "default")
+    print(
+        f"popsize {POPSIZE}, f(x) = x[0], NUMBA_NUM_THREADS={threads}, "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     print(
         f"{'method':>8} {'n':>9} {'s/gen':>10} {'peak RSS MB':>12} {'vs numpy':>9}",
         flush=True,
@@ -194,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
                 cmd += ["--generations", str(args.generations)]
             res = json.loads(
                 subprocess.run(
-                    cmd, check=True, capture_output=True, text=True
+                    cmd, check=True, capture_output=True, text=True, env=env
                 ).stdout.splitlines()[-1]
             )
             if method == "numpy":
