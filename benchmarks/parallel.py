@@ -7,7 +7,11 @@ Figures (all measured in the same run; the MPI ones by launching this script und
    busy loop on the process CPU clock, not a sleep), popsize 32: evaluations per
    second of SerialEvaluator, PoolEvaluator(2) and MPIEvaluator under -n 2, and the
    speedups over serial (target >= 1.8x on 2 cores). Pool and MPI start-up (worker
-   spawn, ``mpiexec``) is excluded: one warm-up generation runs first.
+   spawn, ``mpiexec``) is excluded: one warm-up generation runs first. The
+   speedups mean something only on an otherwise idle machine: ``mpiexec`` puts
+   every rank in a session of its own, which Linux autogroup schedules as a
+   separate group, while the serial run and the pool's workers share this
+   process's session; ``--own-sessions`` evens that out on a busy machine.
 2. The MPI evaluator's own overhead per generation at popsize 256, dim 1e5, with a
    trivial ``f``: ``evaluate`` timed on a stub strategy whose ``ask`` returns
    pre-made rows (so the time is the split, the Allgatherv and the bookkeeping,
@@ -51,12 +55,25 @@ def burn(x: np.ndarray, ms: float = 20.0) -> float:
 
 
 class Burn:
-    """Picklable ``burn`` with a fixed duration."""
+    """Picklable ``burn`` with a fixed duration.
 
-    def __init__(self, ms: float) -> None:
+    With ``own_session=True`` the process calling it moves to a session of its own
+    first (``os.setsid``), as ``mpiexec`` does for every rank: under Linux
+    autogroup scheduling each session is scheduled as one group, so on a busy
+    machine a serial run or a pool (one session for all its workers) would
+    otherwise compete with the MPI ranks (one session each) on unequal terms.
+    """
+
+    def __init__(self, ms: float, own_session: bool = False) -> None:
         self.ms = ms
+        self.own_session = own_session
 
     def __call__(self, x: np.ndarray) -> float:
+        if self.own_session and os.getsid(0) != os.getpid():
+            try:
+                os.setsid()
+            except OSError:
+                pass
         return burn(x, self.ms)
 
 
@@ -78,7 +95,7 @@ class StubStrategy:
 def throughput(evaluator, args) -> float:
     """Evaluations per second over ``args.generations`` generations (after 1 warm-up)."""
     opt = evostrat.SimpleES(np.zeros(10), 0.1, popsize=32, seed=1)
-    f = Burn(args.burn_ms)
+    f = Burn(args.burn_ms, args.own_sessions)
     opt.tell(evaluator.evaluate(opt, f))  # warm-up: workers started, f shipped
     t0 = time.perf_counter()
     for _ in range(args.generations):
@@ -185,7 +202,8 @@ def part_throughput(args) -> None:
     print(
         f"throughput, f burns {args.burn_ms} ms CPU, popsize 32, {args.generations} "
         f"generations per measurement, {args.rounds} interleaved rounds "
-        f"(load average before: {os.getloadavg()[0]:.2f}):"
+        f"(load average before: {os.getloadavg()[0]:.2f}; own sessions: "
+        f"{args.own_sessions}):"
     )
     ratios: dict[str, list[float]] = {"pool(2)": [], "MPI -n 2": []}
     with evostrat.PoolEvaluator(2) as ev:
@@ -261,6 +279,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--generations", type=int, default=5, help="timed generations")
     parser.add_argument("--rounds", type=int, default=3, help="throughput rounds")
     parser.add_argument("--burn-ms", type=float, default=20.0, help="CPU ms per call")
+    parser.add_argument(
+        "--own-sessions",
+        action="store_true",
+        help="serial process and pool workers each in a session of their own, like "
+        "MPI ranks (fair under autogroup on a busy machine; Ctrl-C then no longer "
+        "reaches this process: use kill)",
+    )
     parser.add_argument("--mpi-child", choices=list(CHILDREN), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.mpi_child:
