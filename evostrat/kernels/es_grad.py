@@ -170,41 +170,40 @@ def _add_pepg(z, c, d, acc, acc_sq, j0, j1):
 def accumulate_pepg(key, generation, streams, coeffs, sq_coeffs, tag, acc, acc_sq, z):
     """PEPG's two sums in one regeneration of each stream.
 
-    ``acc = sum_k coeffs[k] z_k`` and ``acc_sq = sum_k sq_coeffs[k] (z_k**2 - 1)``
-    (Sehnke et al. 2010, section 2.3: the mean and sigma gradients, with
-    ``(eps**2 - sigma**2) / sigma = sigma (z**2 - 1)``). ``z.shape[0]`` streams are
-    drawn at a time, in parallel, then added coordinate-chunk-parallel, always in
-    the order ``k = 0, 1, ...``: the result equals :func:`accumulate_pepg_serial`'s
-    bit for bit, whatever ``z.shape[0]`` and the number of threads.
+    ``sum_k coeffs[k] z_k`` and ``sum_k sq_coeffs[k] (z_k**2 - 1)`` (Sehnke et al.
+    2010, section 2.3: the mean and sigma gradients, with
+    ``(eps**2 - sigma**2) / sigma = sigma (z**2 - 1)``). The streams are split into
+    ``acc.shape[0]`` contiguous blocks summed in parallel (one parallel launch),
+    then the blocks are added in order, as in :func:`accumulate_linear`.
 
     Parameters
     ----------
-    acc, acc_sq : ndarray of float64, shape (dim,)
-        Outputs, overwritten.
-    z : ndarray of float64, shape (nbuffers, dim)
-        Scratch.
+    acc, acc_sq, z : ndarray of float64, shape (nblocks, dim)
+        Work space (``z`` is per-block scratch), overwritten.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(acc[0], acc_sq[0])``, the two sums.
     """
-    nbuf = z.shape[0]
+    nblocks = acc.shape[0]
     n = streams.shape[0]
-    dim = acc.shape[0]
-    nchunks = max(1, min(64, dim // 4096))
-    acc[:] = 0.0
-    acc_sq[:] = 0.0
-    for lo in range(0, n, nbuf):
-        m = min(nbuf, n - lo)
-        for b in prange(m):
-            rng.fill_normal(key, generation, streams[lo + b], tag, z[b])
-        for c in prange(nchunks):
-            j0, j1 = _block(c, nchunks, dim)
-            for b in range(m):
-                _add_pepg(z[b], coeffs[lo + b], sq_coeffs[lo + b], acc, acc_sq, j0, j1)
+    dim = acc.shape[1]
+    for b in prange(nblocks):
+        acc[b, :] = 0.0
+        acc_sq[b, :] = 0.0
+        lo, hi = _block(b, nblocks, n)
+        for k in range(lo, hi):
+            rng.fill_normal(key, generation, streams[k], tag, z[b])
+            _add_pepg(z[b], coeffs[k], sq_coeffs[k], acc[b], acc_sq[b], 0, dim)
+    return _reduce_blocks(acc), _reduce_blocks(acc_sq)
 
 
 @njit(cache=True)
 def accumulate_pepg_serial(
     key, generation, streams, coeffs, sq_coeffs, tag, acc, acc_sq, z
 ):
-    """:func:`accumulate_pepg` in one thread (no parallel launches: small problems)."""
+    """:func:`accumulate_pepg` with one block, into the 1-D ``acc``, ``acc_sq``."""
     dim = acc.shape[0]
     acc[:] = 0.0
     acc_sq[:] = 0.0

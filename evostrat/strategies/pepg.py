@@ -182,25 +182,27 @@ class PEPG(MirroredSampling, Strategy):
         else:
             coeffs = diff / (2.0 * npairs)
         streams = self._noise_streams()
-        step_mean = np.empty(self.dim)
-        step_sigma = np.empty(self.dim)
+        # one pass over the regenerated noise; blocks depend on the size only
         blocks = self._tell_blocks(npairs)
+        key, g, tag = self._signed_key(), self.generation, rng.STREAM_NORMAL
         z = np.empty((blocks, self.dim))
-        # bit-identical either way; one block: no parallel launch (small problems)
-        kernel = (
-            es_grad.accumulate_pepg_serial if blocks == 1 else es_grad.accumulate_pepg
-        )
-        kernel(
-            self._signed_key(),
-            self.generation,
-            streams,
-            coeffs,
-            avg - baseline,
-            rng.STREAM_NORMAL,
-            step_mean,
-            step_sigma,
-            z,
-        )
+        if blocks == 1:
+            step_mean, step_sigma = np.empty(self.dim), np.empty(self.dim)
+            es_grad.accumulate_pepg_serial(
+                key, g, streams, coeffs, avg - baseline, tag, step_mean, step_sigma, z
+            )
+        else:
+            step_mean, step_sigma = es_grad.accumulate_pepg(
+                key,
+                g,
+                streams,
+                coeffs,
+                avg - baseline,
+                tag,
+                np.empty((blocks, self.dim)),
+                np.empty((blocks, self.dim)),
+                z,
+            )
         del z
         np.multiply(step_mean, self.sigma, out=step_mean)  # sum of c_k eps_k
         if self._n_elite:
