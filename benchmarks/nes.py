@@ -13,7 +13,8 @@ same process on the same starting points).
 
 ``--large`` instead measures one SNES ``tell`` at ``n = 1e6``, ``popsize = 256``:
 its time against the time of regenerating the same 256 normal rows (the least work a
-``tell`` that keeps no population can do), and its peak memory against the
+``tell`` that keeps no population can do: ``rng.sample_normal`` in blocks of 16 rows,
+and ``rng.fill_normal`` row by row into one buffer), and its peak memory against the
 ``popsize x dim`` matrix it does not hold.
 
 Usage::
@@ -184,11 +185,19 @@ def large_tell(dim: int, popsize: int) -> None:
     for start in range(0, popsize, block):
         rng.sample_normal(opt._key, 0, np.arange(start, start + block), dim)
     t_regen = time.perf_counter() - t0
+    row = np.empty(dim)
+    rng.fill_normal(opt._key, 0, 0, rng.STREAM_NORMAL, row)
+    t0 = time.perf_counter()
+    for index in range(popsize):
+        rng.fill_normal(opt._key, 0, index, rng.STREAM_NORMAL, row)
+    t_fill = time.perf_counter() - t0
     matrix_mb = popsize * dim * 8 / 2**20
     print(f"SNES tell, n = {dim:g}, popsize = {popsize}:")
     print(
-        f"  time {t_tell:.2f} s; regenerating the {popsize} rows in blocks of {block}: "
-        f"{t_regen:.2f} s; ratio {t_tell / t_regen:.2f}"
+        f"  time {t_tell:.2f} s; sample_normal of the {popsize} rows in blocks of "
+        f"{block}: {t_regen:.2f} s (ratio {t_tell / t_regen:.2f}); fill_normal of "
+        f"each row into one buffer, one thread: {t_fill:.2f} s "
+        f"(ratio {t_tell / t_fill:.2f})"
     )
     print(
         f"  peak memory growth {peak / 1024:.0f} MiB vs {matrix_mb:.0f} MiB for the "
