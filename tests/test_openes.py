@@ -230,3 +230,37 @@ def test_arbitrary_fitness_keeps_mean_finite_and_sigma_positive(data, rank, opti
         opt.tell(f)
         assert np.all(np.isfinite(opt.mean))
         assert math.isfinite(opt.sigma) and opt.sigma > 0
+
+
+THREADS_SCRIPT = """
+import sys, numpy as np, evostrat
+from evostrat.functions import sphere
+out = []
+for cls in (evostrat.OpenES, evostrat.PEPG):
+    opt = cls(np.linspace(-1, 1, 20_000), 0.1, popsize=16, seed=3)
+    for _ in range(3):
+        opt.tell(sphere(opt.ask()))
+    out.append(opt.mean.tobytes().hex()[:64] + str(hash(opt.mean.tobytes())))
+print(" ".join(out))
+"""
+
+
+@pytest.mark.slow
+def test_parallel_kernels_give_the_same_run_on_one_thread():
+    """Blocks depend on the problem size, never on the number of threads."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", THREADS_SCRIPT],
+            env=e,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        for e in (env, {**os.environ, "PYTHONHASHSEED": "0"})
+    ]
+    assert runs[0] == runs[1] and len(runs[0].split()) == 2
