@@ -27,7 +27,9 @@ from numba import njit
 
 from evostrat.kernels.rng import STREAM_NORMAL, normal_rows
 
-#: above this dimension the rank-mu update uses BLAS (``np.dot``)
+#: above this dimension sampling and the rank-mu matrix use NumPy's BLAS, called
+#: from Python (``np.dot`` inside numba would call SciPy's OpenBLAS: a second thread
+#: pool, which thrashes a small machine next to NumPy's)
 BLAS_DIM = 48
 
 #: layout of the ``params`` vector of the tell kernels: these scalars, then the
@@ -48,31 +50,19 @@ def _is_arange(indices, popsize):
 
 @njit(cache=True)
 def sample_full(key, generation, indices, popsize, BDT, mean, sigma):
-    """Rows of a full-covariance generation: ``(ZYX, is_all)``.
+    """Rows ``indices`` of a full-covariance generation: ``(ZYX, is_all)``.
 
     ``ZYX[0]`` (``Z``) from the counter-based streams
-    (:func:`evostrat.kernels.rng.normal_rows`), ``ZYX[1] = Z BDT`` and
-    ``ZYX[2] = mean + sigma ZYX[1]``. Up to :data:`BLAS_DIM` the rows ``indices`` are
-    made by :func:`transform_full` (row-wise, so any subset is bit-identical to the
-    same rows of the whole population) and ``is_all`` tells whether ``indices`` is
-    ``0 .. popsize-1``. Above it the whole population is always made, by one BLAS
-    product (a subset would not be bit-identical to the rows of a differently
-    shaped product), and ``is_all`` is True: the caller selects ``indices``.
+    (:func:`evostrat.kernels.rng.normal_rows`), ``ZYX[1]``, ``ZYX[2]`` (``Y``, ``X``)
+    by :func:`transform_full`; ``is_all`` tells whether ``indices`` is
+    ``0 .. popsize-1`` (the whole population, worth caching). For small n; large n
+    uses one BLAS product in the caller.
     """
     n = mean.shape[0]
-    if n <= BLAS_DIM:
-        ZYX = np.empty((3, indices.shape[0], n))
-        ZYX[0] = normal_rows(key, generation, indices, n, STREAM_NORMAL)
-        transform_full(ZYX[0], BDT, mean, sigma, ZYX[1], ZYX[2])
-        return ZYX, _is_arange(indices, popsize)
-    ZYX = np.empty((3, popsize, n))
-    all_rows = np.arange(popsize)
-    ZYX[0] = normal_rows(key, generation, all_rows, n, STREAM_NORMAL)
-    ZYX[1] = np.dot(ZYX[0], BDT)
-    for r in range(popsize):
-        for j in range(n):
-            ZYX[2, r, j] = mean[j] + sigma * ZYX[1, r, j]
-    return ZYX, True
+    ZYX = np.empty((3, indices.shape[0], n))
+    ZYX[0] = normal_rows(key, generation, indices, n, STREAM_NORMAL)
+    transform_full(ZYX[0], BDT, mean, sigma, ZYX[1], ZYX[2])
+    return ZYX, _is_arange(indices, popsize)
 
 
 @njit(cache=True)
@@ -213,7 +203,7 @@ def _fitness_stats(fitness, order):
 
 
 @njit(cache=True)
-def tell_full(fitness, ZYX, mean, sigma, vecs, mats, generation, params, decompose):
+def tell_full(fitness, ZYX, mean, sigma, vecs, mats, generation, params, decompose, R):
     """One CMA-ES update (tutorial eqs. (41)-(47)), in place; one compiled call.
 
     ``ZYX = [Z, Y, X]`` of the generation, ``vecs = [p_sigma, p_c, eigenvalues]``,
@@ -222,7 +212,9 @@ def tell_full(fitness, ZYX, mean, sigma, vecs, mats, generation, params, decompo
     ``eigenvalues``, ``B`` and ``BDT`` (via :func:`eigen_decompose` with the
     condition cap ``1 / params[P_FLOOR]``). ``B`` must hold the eigenvectors used to
     sample ``Z``: then ``C^{-1/2} <y>_w = B <z>_w`` (the isotropic mean shift of
-    eq. (43)).
+    eq. (43)). ``R`` is the rank-mu matrix ``c_mu sum_i w_i^o y_i y_i^T`` when the
+    caller computed it (large n, with NumPy's BLAS), else an empty array: the
+    kernel then accumulates it itself.
 
     Returns
     -------
@@ -260,15 +252,7 @@ def tell_full(fitness, ZYX, mean, sigma, vecs, mats, generation, params, decompo
         wsum += weights[k]
     decay = 1.0 - c1a - cmu * wsum
     coef = _active_coefficients(order, Z, weights, cmu, n)
-    if n > BLAS_DIM:
-        Ys = np.empty((lam, n))
-        Yw = np.empty((lam, n))
-        for k in range(lam):
-            yr = Y[order[k]]
-            for j in range(n):
-                Ys[k, j] = yr[j]
-                Yw[k, j] = coef[k] * yr[j]
-        R = np.dot(Yw.T, Ys)
+    if R.shape[0] == n:  # the rank-mu matrix, computed by the caller (BLAS)
         tile = 32  # upper-triangle tiles, mirrored: cache-friendly on both sides
         for i0 in range(0, n, tile):
             i1 = min(n, i0 + tile)

@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from evostrat.kernels import cma as kcma
+from evostrat.kernels import rng
 from evostrat.strategies.base import Strategy
 from evostrat.strategies.bounds import BoundPenalty
 
@@ -53,6 +54,7 @@ MAX_CONDITION = 1e16
 #: (numba's eigh, via SciPy's LAPACK: no extra call); above it NumPy's eigh is used,
 #: whose OpenBLAS build measured 4x faster than SciPy's on a loaded 2-core machine
 NUMBA_EIGH_DIM = 32
+_EMPTY = np.zeros((0, 0))
 
 
 def recombination_weights(
@@ -353,10 +355,34 @@ class CMAES(Strategy):
         return X if self._bounds is None else self._bounds.repair(X)
 
     def _sample_rows(self, indices: np.ndarray) -> tuple:
-        return kcma.sample_full(
-            self._key64, self.generation, indices, self.popsize, self._mats[2],
-            self.mean, self.sigma,
-        )  # fmt: skip
+        if self.dim <= kcma.BLAS_DIM:
+            return kcma.sample_full(
+                self._key64, self.generation, indices, self.popsize, self._mats[2],
+                self.mean, self.sigma,
+            )  # fmt: skip
+        # large n: always the whole population, Y = Z (B D)^T by one BLAS product
+        # (rows of differently shaped products need not be bit-identical)
+        lam, n = self.popsize, self.dim
+        ZYX = np.empty((3, lam, n))
+        ZYX[0] = rng.normal_rows(
+            self._key64, self.generation, np.arange(lam), n, rng.STREAM_NORMAL
+        )
+        np.dot(ZYX[0], self._mats[2], out=ZYX[1])
+        np.multiply(ZYX[1], self.sigma, out=ZYX[2])
+        ZYX[2] += self.mean
+        return ZYX, True
+
+    def _rank_mu_matrix(self, fitness: np.ndarray, ZYX: np.ndarray) -> np.ndarray:
+        """``c_mu sum_i w_i^o y_i:lam y_i:lam^T`` (tutorial eq. (46)-(47)) by BLAS."""
+        order = np.argsort(fitness, kind="stable")
+        Z, Y = ZYX[0][order], ZYX[1][order]
+        w = self.weights.copy()
+        neg = w < 0
+        if neg.any():  # w_i^o = w_i n / |z_i|^2 (pycma: |C^{-1/2} y| = |z|)
+            w[neg] *= (
+                self.dim / (np.sqrt(np.einsum("ij,ij->i", Z[neg], Z[neg])) + 1e-9) ** 2
+            )
+        return (Y.T * (self.cmu * w)) @ Y
 
     def _population(self) -> np.ndarray:
         """This generation's ``[Z, Y, X]`` (from the cache, else regenerated)."""
@@ -378,9 +404,10 @@ class CMAES(Strategy):
         fitness = self._penalized(fitness, ZYX)
         decompose = self.generation + 1 - self._eigen_generation >= self.lazy_gap
         small = self.dim <= NUMBA_EIGH_DIM
+        R = self._rank_mu_matrix(fitness, ZYX) if self.dim > kcma.BLAS_DIM else _EMPTY
         self.sigma, self.hsig, fb, fm, fq = kcma.tell_full(
             fitness, ZYX, self.mean, self.sigma, self._vecs, self._mats,
-            self.generation, self._params, decompose and small,
+            self.generation, self._params, decompose and small, R,
         )  # fmt: skip
         if decompose:
             if not small:  # NumPy's LAPACK, see NUMBA_EIGH_DIM
