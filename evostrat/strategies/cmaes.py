@@ -51,9 +51,9 @@ ALIASES = {
 #: eigenvalues of C are floored at max(eig) / MAX_CONDITION
 MAX_CONDITION = 1e16
 #: up to this dimension the eigendecomposition runs inside the fused tell kernel
-#: (numba's eigh, via SciPy's LAPACK: no extra call); above it NumPy's eigh is used,
-#: whose OpenBLAS build measured 4x faster than SciPy's on a loaded 2-core machine
-NUMBA_EIGH_DIM = 32
+#: (:func:`evostrat.kernels.cma.ql_eigh`, single-threaded: as fast as LAPACK there and
+#: immune to OpenBLAS thread contention); above it NumPy's ``eigh``
+NUMBA_EIGH_DIM = 128
 _EMPTY = np.zeros((0, 0))
 
 
