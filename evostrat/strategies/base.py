@@ -129,6 +129,21 @@ class Strategy:
         """Per-coordinate standard deviation of the search distribution."""
         return np.broadcast_to(self.sigma, (self.dim,)).astype(np.float64)
 
+    def _row(self, index: int) -> np.ndarray:
+        """Individual ``index`` of this generation (a strategy may serve it from its
+        cache)."""
+        return self._sample(np.array([index], dtype=np.int64))[0]
+
+    @property
+    def _all_indices(self) -> np.ndarray:
+        """``arange(popsize)``, built once (read-only)."""
+        idx = self.__dict__.get("_all_idx")
+        if idx is None or idx.shape[0] != self.popsize:
+            idx = np.arange(self.popsize, dtype=np.int64)
+            idx.flags.writeable = False
+            self.__dict__["_all_idx"] = idx
+        return idx
+
     def _stop_criteria(self) -> dict[str, Any]:
         """Strategy-specific stop criteria met now, ``{option name: value}``."""
         return {}
@@ -221,7 +236,7 @@ class Strategy:
             A new array each call; calling again before ``tell`` gives equal values.
         """
         if indices is None:
-            idx = np.arange(self.popsize, dtype=np.int64)
+            idx = self._all_indices
         else:
             idx = check_indices(indices, self.popsize)
         X = self._sample(idx)
@@ -241,7 +256,7 @@ class Strategy:
         """
         f, best, spread = self._check_fitness(fitnesses)
         if f[best] < self._fbest or self._xbest is None:
-            self._xbest = self._sample(np.array([best], dtype=np.int64))[0]
+            self._xbest = self._row(best)
             self._fbest = float(f[best])
         self._fit_range = spread
         self._best_hist.append(float(f[best]))
@@ -360,6 +375,7 @@ class Strategy:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_cache"] = {}
+        state.pop("_all_idx", None)
         return state
 
     def __repr__(self) -> str:
