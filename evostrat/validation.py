@@ -6,6 +6,7 @@ says what was wrong; none of them changes anything else.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -56,3 +57,36 @@ def check_indices(indices: Any, popsize: int) -> np.ndarray:
             f"indices must lie in [0, {popsize}), got min {idx.min()} and max {idx.max()}"
         )
     return idx
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` as a bool, or TypeError if it is neither ``bool`` nor ``numpy.bool_``."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False (a bool), got {value!r}")
+    return bool(value)
+
+
+def check_in_range(
+    name: str,
+    value: Any,
+    low: float,
+    high: float = math.inf,
+    *,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> float:
+    """``value`` as a float in the interval from ``low`` to ``high``.
+
+    ``open_low``/``open_high`` exclude the bound; NaN is never in range, and an
+    infinite bound is always open (``check_in_range("lr", x, 0, open_low=True)``
+    accepts the positive finite floats). TypeError if ``value`` is not a real number,
+    ValueError (naming the interval) if it lies outside.
+    """
+    v = check_real(name, value)
+    open_high = open_high or high == math.inf
+    above = v > low if open_low else v >= low
+    below = v < high if open_high else v <= high
+    if not (above and below):  # False for NaN
+        lb, hb = "(" if open_low else "[", ")" if open_high else "]"
+        raise ValueError(f"{name} must be in {lb}{low}, {high}{hb}, got {value!r}")
+    return v

@@ -7,14 +7,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from evostrat.kernels import es_grad, rng, shaping
+from evostrat.kernels import es_grad, rng
 from evostrat.strategies.base import Strategy
-from evostrat.strategies.openes import (
-    SIGMA_FLOOR,
-    MirroredSampling,
-    check_real,
-    make_optimizer,
-)
+from evostrat.strategies.mirrored import SIGMA_FLOOR, MirroredSampling
+from evostrat.validation import check_in_range
 
 
 class PEPG(MirroredSampling, Strategy):
@@ -111,15 +107,9 @@ class PEPG(MirroredSampling, Strategy):
             raise ValueError(
                 f"baseline must be 'average' or 'mean', got {o['baseline']!r}"
             )
-        self._optimizer = make_optimizer(o)
-        self.learning_rate = self._optimizer.learning_rate
-        inf = math.inf
-        check_real("learning_rate_decay", o["learning_rate_decay"], 0, 1, open_low=True)
-        check_real(
-            "learning_rate_limit", o["learning_rate_limit"], 0, inf, open_high=True
-        )
-        check_real("sigma_alpha", o["sigma_alpha"], 0, inf, open_high=True)
-        check_real(
+        self._setup_gradient_step()
+        check_in_range("sigma_alpha", o["sigma_alpha"], 0)
+        check_in_range(
             "sigma_max_change",
             o["sigma_max_change"],
             0,
@@ -127,14 +117,7 @@ class PEPG(MirroredSampling, Strategy):
             open_low=True,
             open_high=True,
         )
-        check_real("sigma_decay", o["sigma_decay"], 0, 1, open_low=True)
-        check_real("sigma_limit", o["sigma_limit"], 0, inf, open_high=True)
-        check_real("weight_decay", o["weight_decay"], 0, inf, open_high=True)
-        check_real("elite_ratio", o["elite_ratio"], 0, 1)
-        if not isinstance(o["rank_fitness"], bool | np.bool_):
-            raise TypeError(
-                f"rank_fitness must be True or False, got {o['rank_fitness']!r}"
-            )
+        check_in_range("elite_ratio", o["elite_ratio"], 0, 1)
         self._pairs = True
         if o["baseline"] == "mean":
             if self.popsize % 2 == 0 or self.popsize < 3:
@@ -167,10 +150,7 @@ class PEPG(MirroredSampling, Strategy):
 
     def _update(self, fitness: np.ndarray) -> None:
         o = self.options
-        if o["rank_fitness"]:
-            utility = shaping.centered_rank_utilities(fitness)
-        else:
-            utility = -shaping.zscores(fitness)
+        utility = self._utilities(fitness)
         if self._mean_row >= 0:
             baseline = utility[self._mean_row]
         else:
@@ -209,10 +189,7 @@ class PEPG(MirroredSampling, Strategy):
             np.add(self.mean, step_mean, out=self.mean)
         else:
             np.negative(step_mean, out=step_mean)  # the loss gradient
-            if o["weight_decay"] > 0.0:
-                es_grad.add_scaled(step_mean, float(o["weight_decay"]), self.mean)
-            self._optimizer.learning_rate = self.learning_rate
-            self._optimizer.apply(self.mean, step_mean)
+            self._descend(step_mean)
         es_grad.pepg_sigma_step(
             self.sigma,
             step_sigma,
@@ -222,9 +199,7 @@ class PEPG(MirroredSampling, Strategy):
             float(o["sigma_limit"]),
             SIGMA_FLOOR,
         )
-        self.learning_rate = float(
-            max(self.learning_rate * o["learning_rate_decay"], o["learning_rate_limit"])
-        )
+        self._decay_learning_rate()
 
     def _elite_coefficients(self, utility: np.ndarray) -> np.ndarray:
         """Per pair, (elite + rows - elite - rows) / n_elite (estool's greedy move)."""
