@@ -15,34 +15,36 @@ continues bit-identically.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
 from evostrat.kernels import es_grad
-
-
-def _check_real(
-    name: str, value: Any, low: float, high: float | None, *, closed_low: bool
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    ok = (value >= low if closed_low else value > low) and (
-        high is None or value < high
-    )
-    if not ok or not np.isfinite(value):
-        bracket = "[" if closed_low else "("
-        upper = "inf)" if high is None else f"{high})"
-        raise ValueError(f"{name} must be in {bracket}{low}, {upper}, got {value!r}")
-    return value
+from evostrat.validation import check_in_range
 
 
 class _Optimizer:
-    """Shared checks and the ``step``/``apply`` pair."""
+    """Shared checks, the state's life cycle and the ``step``/``apply`` pair."""
 
     learning_rate: float
+    #: names of the per-coordinate state arrays, None until the first step
+    _state: tuple[str, ...]
+    t: int
+
+    def reset(self) -> None:
+        """Forget the state arrays and the step count."""
+        for name in self._state:
+            setattr(self, name, None)
+        self.t = 0
+
+    def _prepare(self, gradient: Any) -> np.ndarray:
+        """The checked gradient; creates the zero state on the first step."""
+        state = getattr(self, self._state[0])
+        g = self._check_gradient(gradient, None if state is None else state.shape[0])
+        if state is None:
+            for name in self._state:
+                setattr(self, name, np.zeros_like(g))
+        return g
 
     def _check_gradient(self, gradient: Any, size: int | None) -> np.ndarray:
         g = np.asarray(gradient, dtype=np.float64)
@@ -72,6 +74,7 @@ class _Optimizer:
         """
         g = self._prepare(gradient)
         delta = np.empty_like(g)
+        self.t += 1
         self._kernel(g, delta, False)
         return delta
 
@@ -99,6 +102,7 @@ class _Optimizer:
                 f"{np.shape(gradient)[0]}"
             )
         g = self._prepare(gradient)
+        self.t += 1
         self._kernel(g, params, True)
 
 
@@ -128,28 +132,17 @@ class SGD(_Optimizer):
         Number of steps taken.
     """
 
+    _state = ("velocity",)
+
     def __init__(self, learning_rate: float, momentum: float = 0.9) -> None:
-        self.learning_rate = _check_real(
-            "learning_rate", learning_rate, 0.0, None, closed_low=False
+        self.learning_rate = check_in_range(
+            "learning_rate", learning_rate, 0, open_low=True
         )
-        self.momentum = _check_real("momentum", momentum, 0.0, 1.0, closed_low=True)
+        self.momentum = check_in_range("momentum", momentum, 0, 1, open_high=True)
         self.velocity: np.ndarray | None = None
         self.t = 0
 
-    def reset(self) -> None:
-        """Forget the velocity and the step count."""
-        self.velocity = None
-        self.t = 0
-
-    def _prepare(self, gradient: Any) -> np.ndarray:
-        size = None if self.velocity is None else self.velocity.shape[0]
-        g = self._check_gradient(gradient, size)
-        if self.velocity is None:
-            self.velocity = np.zeros_like(g)
-        return g
-
     def _kernel(self, g: np.ndarray, out: np.ndarray, add: bool) -> None:
-        self.t += 1
         es_grad.sgd_update(
             g, self.velocity, self.learning_rate, self.momentum, out, add
         )
@@ -184,6 +177,8 @@ class Adam(_Optimizer):
         Number of steps taken.
     """
 
+    _state = ("m", "v")
+
     def __init__(
         self,
         learning_rate: float,
@@ -191,31 +186,17 @@ class Adam(_Optimizer):
         beta2: float = 0.999,
         epsilon: float = 1e-8,
     ) -> None:
-        self.learning_rate = _check_real(
-            "learning_rate", learning_rate, 0.0, None, closed_low=False
+        self.learning_rate = check_in_range(
+            "learning_rate", learning_rate, 0, open_low=True
         )
-        self.beta1 = _check_real("beta1", beta1, 0.0, 1.0, closed_low=True)
-        self.beta2 = _check_real("beta2", beta2, 0.0, 1.0, closed_low=True)
-        self.epsilon = _check_real("epsilon", epsilon, 0.0, None, closed_low=False)
+        self.beta1 = check_in_range("beta1", beta1, 0, 1, open_high=True)
+        self.beta2 = check_in_range("beta2", beta2, 0, 1, open_high=True)
+        self.epsilon = check_in_range("epsilon", epsilon, 0, open_low=True)
         self.m: np.ndarray | None = None
         self.v: np.ndarray | None = None
         self.t = 0
 
-    def reset(self) -> None:
-        """Forget the moment estimates and the step count."""
-        self.m = self.v = None
-        self.t = 0
-
-    def _prepare(self, gradient: Any) -> np.ndarray:
-        size = None if self.m is None else self.m.shape[0]
-        g = self._check_gradient(gradient, size)
-        if self.m is None:
-            self.m = np.zeros_like(g)
-            self.v = np.zeros_like(g)
-        return g
-
     def _kernel(self, g: np.ndarray, out: np.ndarray, add: bool) -> None:
-        self.t += 1
         es_grad.adam_update(
             g,
             self.m,
