@@ -74,15 +74,22 @@ def check_in_range(
     *,
     open_low: bool = False,
     open_high: bool = False,
-) -> float:
+    none_ok: bool = False,
+) -> float | None:
     """``value`` as a float in the interval from ``low`` to ``high``.
 
     ``open_low``/``open_high`` exclude the bound; NaN is never in range, and an
     infinite bound is always open (``check_in_range("lr", x, 0, open_low=True)``
-    accepts the positive finite floats). TypeError if ``value`` is not a real number,
-    ValueError (naming the interval) if it lies outside.
+    accepts the positive finite floats). With ``none_ok``, None passes through
+    (an option whose default is computed later). TypeError if ``value`` is not a
+    real number, ValueError (naming the interval) if it lies outside.
     """
-    v = check_real(name, value)
+    if none_ok and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        either = " or None" if none_ok else ""
+        raise TypeError(f"{name} must be a real number{either}, got {value!r}")
+    v = float(value)
     open_high = open_high or high == math.inf
     above = v > low if open_low else v >= low
     below = v < high if open_high else v <= high

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any, ClassVar
 
 import numpy as np
 
 from evostrat.kernels import nes, rng, shaping
 from evostrat.strategies.base import Strategy
+from evostrat.validation import check_bool, check_in_range
 
 #: ``utilities`` option -> rank-indexed utilities of a population size
 UTILITIES = {
@@ -17,19 +17,28 @@ UTILITIES = {
     "centered_ranks": nes.centered_rank_utilities_by_rank,
 }
 
-_SIGMA_MIN = 1e-300  # scales are kept in [_SIGMA_MIN, _SIGMA_MAX]: positive, finite
-_SIGMA_MAX = 1e300
+#: options SNES and XNES share; None learning rates are the paper's defaults
+NES_OPTIONS: dict[str, Any] = {
+    "learning_rate_mean": None,
+    "learning_rate_sigma": None,
+    "utilities": "nes",
+}
+#: scales are kept in [SIGMA_MIN, SIGMA_MAX]: positive and finite
+SIGMA_MIN, SIGMA_MAX = 1e-300, 1e300
 
 
-def check_learning_rate(name: str, value: Any) -> float | None:
-    """``None`` or a positive finite float, else a ``ValueError`` naming ``name``."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive real number or None, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return float(value)
+def check_nes_options(
+    options: dict[str, Any], rates: tuple[str, ...], flag: str
+) -> dict[str, float | None]:
+    """Check the learning rates ``rates`` (None or positive finite), ``utilities``
+    and the bool option ``flag``; returns the rates (None where not given)."""
+    checked = {
+        name: check_in_range(name, options[name], 0, open_low=True, none_ok=True)
+        for name in rates
+    }
+    check_utilities(options["utilities"])
+    check_bool(flag, options[flag])
+    return checked
 
 
 def check_utilities(value: Any) -> str:
@@ -89,12 +98,7 @@ class SNES(Strategy):
     """
 
     name = "snes"
-    _options: ClassVar[dict[str, Any]] = {
-        "learning_rate_mean": None,
-        "learning_rate_sigma": None,
-        "antithetic": False,
-        "utilities": "nes",
-    }
+    _options: ClassVar[dict[str, Any]] = {**NES_OPTIONS, "antithetic": False}
     _vector_sigma = True
 
     def _default_popsize(self) -> int:
@@ -105,11 +109,10 @@ class SNES(Strategy):
 
     def _setup(self) -> None:
         o = self.options
-        eta_mean = check_learning_rate("learning_rate_mean", o["learning_rate_mean"])
-        eta_sigma = check_learning_rate("learning_rate_sigma", o["learning_rate_sigma"])
-        check_utilities(o["utilities"])
-        if not isinstance(o["antithetic"], (bool, np.bool_)):
-            raise TypeError(f"antithetic must be a bool, got {o['antithetic']!r}")
+        rates = check_nes_options(
+            o, ("learning_rate_mean", "learning_rate_sigma"), "antithetic"
+        )
+        eta_mean, eta_sigma = rates["learning_rate_mean"], rates["learning_rate_sigma"]
         if o["antithetic"] and self.popsize % 2:
             raise ValueError(
                 f"antithetic sampling needs an even popsize, got {self.popsize}"
@@ -150,7 +153,7 @@ class SNES(Strategy):
         )
         self.mean = self.mean + self.eta_mean * self.sigma * grad_mean
         sigma = self.sigma * np.exp(0.5 * self.eta_sigma * grad_sigma)
-        self.sigma = np.clip(sigma, _SIGMA_MIN, _SIGMA_MAX)
+        self.sigma = np.clip(sigma, SIGMA_MIN, SIGMA_MAX)
 
     def _stds(self) -> np.ndarray:
         return self.sigma.copy()

@@ -10,13 +10,12 @@ import numpy as np
 from evostrat.kernels import nes, rng, shaping
 from evostrat.strategies.base import Strategy
 from evostrat.strategies.snes import (
-    check_learning_rate,
-    check_utilities,
+    NES_OPTIONS,
+    SIGMA_MAX,
+    SIGMA_MIN,
+    check_nes_options,
     individual_utilities,
 )
-
-_SIGMA_MIN = 1e-300  # sigma is kept in [_SIGMA_MIN, _SIGMA_MAX]: positive, finite
-_SIGMA_MAX = 1e300
 
 
 class XNES(Strategy):
@@ -81,25 +80,19 @@ class XNES(Strategy):
 
     name = "xnes"
     _options: ClassVar[dict[str, Any]] = {
-        "learning_rate_mean": None,
-        "learning_rate_sigma": None,
+        **NES_OPTIONS,
         "learning_rate_B": None,
-        "utilities": "nes",
         "adaptation_sampling": False,
     }
     _vector_sigma = False
 
     def _setup(self) -> None:
         o = self.options
-        rates = {
-            name: check_learning_rate(name, o[name])
-            for name in ("learning_rate_mean", "learning_rate_sigma", "learning_rate_B")
-        }
-        check_utilities(o["utilities"])
-        if not isinstance(o["adaptation_sampling"], (bool, np.bool_)):
-            raise TypeError(
-                f"adaptation_sampling must be a bool, got {o['adaptation_sampling']!r}"
-            )
+        rates = check_nes_options(
+            o,
+            ("learning_rate_mean", "learning_rate_sigma", "learning_rate_B"),
+            "adaptation_sampling",
+        )
         d = self.dim
         default = 3.0 * (3.0 + math.log(d)) / (5.0 * d * math.sqrt(d))
         self.eta_mean = rates["learning_rate_mean"] or 1.0
@@ -118,11 +111,18 @@ class XNES(Strategy):
         return rng.sample_normal(self._key, self.generation, indices, self.dim)
 
     def _sample(self, indices: np.ndarray) -> np.ndarray:
-        return nes.affine_rows(self.mean, self.sigma * self.B, self._noise(indices))
+        S = self._noise(indices)
+        if indices.shape[0] == self.popsize and np.array_equal(
+            indices, self._all_indices
+        ):
+            self._cache["noise"] = S  # the whole population: tell reuses it
+        return nes.affine_rows(self.mean, self.sigma * self.B, S)
 
     def _update(self, fitness: np.ndarray) -> None:
         u = individual_utilities(self.options["utilities"], fitness)
-        S = self._noise(np.arange(self.popsize, dtype=np.int64))
+        S = self._cache.get("noise")
+        if S is None:  # asked by parts, or unpickled in between
+            S = self._noise(self._all_indices)
         if self.options["adaptation_sampling"] and self._sigma_prev is not None:
             self._adapt_eta_sigma(S, fitness)
         g_delta, g_m = nes.xnes_gradients(S, u)
@@ -131,7 +131,7 @@ class XNES(Strategy):
         self.mean = self.mean + self.eta_mean * self.sigma * (self.B @ g_delta)
         self._sigma_prev = self.sigma
         sigma = self.sigma * math.exp(0.5 * self.eta_sigma * g_sigma)
-        self.sigma = float(min(max(sigma, _SIGMA_MIN), _SIGMA_MAX))
+        self.sigma = float(min(max(sigma, SIGMA_MIN), SIGMA_MAX))
         self.B = nes.xnes_shape_update(self.B, g_b, self.eta_B)
 
     def _adapt_eta_sigma(self, S: np.ndarray, fitness: np.ndarray) -> None:
