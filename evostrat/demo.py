@@ -212,13 +212,9 @@ def plot_curves(runs: Sequence[Run], path: str) -> str:
     One panel per problem, one line per strategy: best-so-far fitness against
     evaluations on log axes (values below :data:`TARGET` are drawn at ``TARGET``).
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     problems = list(dict.fromkeys(r.problem for r in runs))
-    fig = Figure(figsize=(5 * len(problems), 4.2), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, len(problems), squeeze=False)[0]
+    fig, axes = agg_subplots(1, len(problems), (5 * len(problems), 4.2))
+    axes = axes[0]
     for ax, problem in zip(axes, problems, strict=True):
         for r in runs:
             if r.problem != problem or not r.curve_evals:
@@ -235,6 +231,22 @@ def plot_curves(runs: Sequence[Run], path: str) -> str:
     fig.suptitle("evostrat demo: convergence (lower is better)")
     fig.savefig(path, dpi=100)
     return path
+
+
+def agg_subplots(
+    rows: int, columns: int, figsize: tuple[float, float]
+) -> tuple[Any, np.ndarray]:
+    """A matplotlib ``Figure`` on the Agg canvas and its ``rows x columns`` axes.
+
+    No pyplot state and no window: safe in scripts, tests and threads. The axes come
+    as a 2-D array (``squeeze=False``); the layout is "constrained".
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(rows, columns, squeeze=False)
 
 
 def have_matplotlib() -> bool:

@@ -75,9 +75,9 @@ def record_generations(
     for g in range(wanted[-1] + 1):
         X = opt.ask()
         fitness = np.asarray(f(X))
-        if g in wanted:
-            frames.append((g, X, opt.mean.copy(), min(best, float(fitness.min()))))
         best = min(best, float(fitness.min()))
+        if g in wanted:
+            frames.append((g, X, opt.mean.copy(), best))
         opt.tell(fitness)
     return frames
 
@@ -122,10 +122,9 @@ def generation_grid(
     str
         ``path``.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import LogNorm
-    from matplotlib.figure import Figure
 
+    from evostrat.demo import agg_subplots
     from evostrat.functions import OPTIMA
 
     if len(x0) != 2:
@@ -135,9 +134,8 @@ def generation_grid(
     )
     xx, yy, values = landscape(function, limits)
     rows = -(-len(frames) // columns)
-    fig = Figure(figsize=(3.2 * columns, 3.2 * rows + 0.5), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    fig, axes = agg_subplots(rows, columns, (3.2 * columns, 3.2 * rows + 0.5))
+    axes = axes.ravel()
     floor = max(float(values[values > 0].min()), 1e-6) if np.any(values > 0) else 1e-6
     norm = LogNorm(vmin=floor, vmax=float(values.max()))
     optimum = OPTIMA[function](2)
