@@ -9,18 +9,18 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from helpers import (
+    EXTREME_FITNESS,
+    HYPO,
+    PLAIN_SGD,
+    assert_same_state,
+    centered_ranks_min,
+)
+from hypothesis import given
 from hypothesis import strategies as st
 
 import evostrat
 from evostrat.functions import sphere
-
-
-def centered_ranks_min(f):
-    """Centered ranks of a minimized fitness, best +0.5 (Salimans et al. 2017)."""
-    ranks = np.empty(len(f))
-    ranks[np.argsort(f, kind="stable")] = np.arange(len(f))
-    return 0.5 - ranks / (len(f) - 1)
 
 
 @pytest.mark.parametrize("n", [10, 100])
@@ -42,11 +42,10 @@ def test_one_update_equals_hand_computed_gradient_step(antithetic, weight_decay)
         sigma,
         popsize=popsize,
         seed=11,
-        optimizer="sgd",
-        momentum=0.0,
         learning_rate=lr,
         weight_decay=weight_decay,
         antithetic=antithetic,
+        **PLAIN_SGD,
     )
     mean = opt.mean.copy()
     X = opt.ask()
@@ -186,7 +185,7 @@ def test_maximize_rewards_is_bit_identical_to_minimizing_costs():
         assert X.tobytes() == hi.ask().tobytes()
         lo.tell(sphere(X))
         hi.tell(-sphere(X))
-        assert lo.mean.tobytes() == hi.mean.tobytes()
+        assert_same_state(lo, hi, ("mean", "sigma", "learning_rate"))
     assert hi.result.fbest == -lo.result.fbest
 
 
@@ -202,17 +201,11 @@ def test_pickle_mid_pair_continues_bit_identically(options):
     for o in (opt, clone):
         for _ in range(3):
             o.tell(sphere(o.ask()))
-    assert clone.mean.tobytes() == opt.mean.tobytes()
+    assert_same_state(clone, opt, ("mean", "sigma", "learning_rate"))
     assert clone.ask().tobytes() == opt.ask().tobytes()
 
 
-fitness_values = st.one_of(
-    st.floats(allow_nan=False, allow_infinity=True),
-    st.sampled_from([0.0, 1e308, -1e308, 5e-324, math.inf, -math.inf]),
-)
-
-
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@HYPO
 @given(data=st.data(), rank=st.booleans(), optimizer=st.sampled_from(["adam", "sgd"]))
 def test_arbitrary_fitness_keeps_mean_finite_and_sigma_positive(data, rank, optimizer):
     opt = evostrat.OpenES(
@@ -226,7 +219,7 @@ def test_arbitrary_fitness_keeps_mean_finite_and_sigma_positive(data, rank, opti
     )
     for _ in range(4):
         opt.ask()
-        f = data.draw(st.lists(fitness_values, min_size=8, max_size=8))
+        f = data.draw(st.lists(EXTREME_FITNESS, min_size=8, max_size=8))
         opt.tell(f)
         assert np.all(np.isfinite(opt.mean))
         assert math.isfinite(opt.sigma) and opt.sigma > 0

@@ -3,23 +3,23 @@ sampling), sigma adaptation, options, large-dim memory, robustness, pickling."""
 
 from __future__ import annotations
 
-import math
 import pickle
 import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from helpers import (
+    EXTREME_FITNESS,
+    HYPO,
+    PLAIN_SGD,
+    assert_same_state,
+    centered_ranks_min,
+)
+from hypothesis import given
 from hypothesis import strategies as st
 
 import evostrat
 from evostrat.functions import sphere
-
-
-def centered_ranks_min(f):
-    ranks = np.empty(len(f))
-    ranks[np.argsort(f, kind="stable")] = np.arange(len(f))
-    return 0.5 - ranks / (len(f) - 1)
 
 
 @pytest.mark.parametrize("n", [10, 100])
@@ -43,13 +43,12 @@ def test_one_update_equals_hand_computation(baseline, weight_decay):
         sigma0,
         popsize=popsize,
         seed=6,
-        optimizer="sgd",
-        momentum=0.0,
         learning_rate=lr,
         weight_decay=weight_decay,
         baseline=baseline,
         sigma_alpha=alpha,
         sigma_max_change=max_change,
+        **PLAIN_SGD,
     )
     mean = opt.mean.copy()
     X = opt.ask()
@@ -198,8 +197,7 @@ def test_maximize_rewards_is_bit_identical_to_minimizing_costs():
         assert X.tobytes() == hi.ask().tobytes()
         lo.tell(sphere(X))
         hi.tell(-sphere(X))
-        assert lo.mean.tobytes() == hi.mean.tobytes()
-        assert lo.sigma.tobytes() == hi.sigma.tobytes()
+        assert_same_state(lo, hi, ("mean", "sigma", "learning_rate"))
 
 
 @pytest.mark.parametrize("options", [{}, {"baseline": "mean", "optimizer": "sgd"}])
@@ -216,17 +214,10 @@ def test_pickle_continues_bit_identically(options):
     for o in (opt, clone):
         for _ in range(2):
             o.tell(sphere(o.ask()))
-    assert clone.mean.tobytes() == opt.mean.tobytes()
-    assert clone.sigma.tobytes() == opt.sigma.tobytes()
+    assert_same_state(clone, opt, ("mean", "sigma", "learning_rate"))
 
 
-fitness_values = st.one_of(
-    st.floats(allow_nan=False, allow_infinity=True),
-    st.sampled_from([0.0, 1e308, -1e308, 5e-324, math.inf, -math.inf]),
-)
-
-
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@HYPO
 @given(
     data=st.data(),
     rank=st.booleans(),
@@ -248,7 +239,7 @@ def test_arbitrary_fitness_keeps_sigma_positive_and_finite(data, rank, baseline,
     for _ in range(4):
         opt.ask()
         opt.tell(
-            data.draw(st.lists(fitness_values, min_size=popsize, max_size=popsize))
+            data.draw(st.lists(EXTREME_FITNESS, min_size=popsize, max_size=popsize))
         )
         assert np.all(np.isfinite(opt.mean))
         assert np.all(np.isfinite(opt.sigma)) and np.all(opt.sigma > 0)

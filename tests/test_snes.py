@@ -3,38 +3,22 @@
 from __future__ import annotations
 
 import math
-import pickle
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from helpers import (
+    FITNESS,
+    HYPO,
+    assert_clone_continues,
+    assert_maximize_mirrors,
+    reference_nes_utilities,
+)
+from hypothesis import given
 from hypothesis import strategies as st
 
 import evostrat
 from evostrat.functions import sphere
 from evostrat.kernels import nes, rng
-
-FITNESS = st.one_of(
-    st.floats(-1e6, 1e6),
-    st.sampled_from([0.0, 1.0, -1.0, math.inf, -math.inf, 1e300, -1e300]),
-)
-HYPO = settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-
-
-def reference_utilities(f):
-    """NES utilities (section 3.1) per individual, ties averaged, by plain numpy."""
-    lam = len(f)
-    k = np.arange(1, lam + 1)
-    raw = np.maximum(0.0, math.log(lam / 2 + 1) - np.log(k))
-    by_rank = raw / raw.sum() - 1.0 / lam
-    u = np.empty(lam)
-    for value in np.unique(f):
-        tied = np.flatnonzero(f == value)
-        first = int(np.sum(f < value))
-        u[tied] = by_rank[first : first + len(tied)].mean()
-    return u
 
 
 def test_paper_defaults():
@@ -79,7 +63,7 @@ def test_one_update_matches_algorithm_6():
     f = np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0])
     S = rng.sample_normal(opt._key, 0, np.arange(opt.popsize), 5)
     np.testing.assert_allclose(X, opt.mean + opt.sigma * S, rtol=0, atol=1e-15)
-    u = reference_utilities(f)
+    u = reference_nes_utilities(f)
     mean = opt.mean + opt.eta_mean * opt.sigma * (u @ S)
     sigma = opt.sigma * np.exp(0.5 * opt.eta_sigma * (u @ (S * S - 1)))
     opt.tell(f)
@@ -116,7 +100,7 @@ def test_antithetic_pairs_mirror_the_mean():
     assert not np.allclose(X[0], X[2])
     f = sphere(X)
     S = (X - opt.mean) / opt.sigma
-    u = reference_utilities(f)
+    u = reference_nes_utilities(f)
     mean = opt.mean + opt.sigma * (u @ S)
     sigma = opt.sigma * np.exp(0.5 * opt.eta_sigma * (u @ (S * S - 1)))
     opt.tell(f)
@@ -179,15 +163,10 @@ def test_arbitrary_fitness_keeps_scales_positive_and_finite(data, antithetic):
     rewards=st.lists(st.lists(FITNESS, min_size=6, max_size=6), min_size=1, max_size=4)
 )
 def test_maximize_is_minimizing_the_negatives(rewards):
-    up = evostrat.SNES(np.ones(3), 0.5, popsize=6, seed=8, maximize=True)
-    down = evostrat.SNES(np.ones(3), 0.5, popsize=6, seed=8)
-    for r in rewards:
-        np.testing.assert_array_equal(up.ask(), down.ask())
-        up.tell(r)
-        down.tell([-v for v in r])
-    np.testing.assert_array_equal(up.mean, down.mean)
-    np.testing.assert_array_equal(up.sigma, down.sigma)
-    assert up.result.fbest == -down.result.fbest
+    def make(**kw):
+        return evostrat.SNES(np.ones(3), 0.5, popsize=6, seed=8, **kw)
+
+    assert_maximize_mirrors(make, rewards, ("mean", "sigma"))
 
 
 @pytest.mark.parametrize("antithetic", [False, True])
@@ -195,14 +174,7 @@ def test_pickling_continues_bit_identically(antithetic):
     opt = evostrat.SNES(np.ones(5), 0.5, seed=9, antithetic=antithetic)
     for _ in range(3):
         opt.tell(sphere(opt.ask()))
-    clone = pickle.loads(pickle.dumps(opt))
-    for _ in range(5):
-        X, Y = opt.ask(), clone.ask()
-        np.testing.assert_array_equal(X, Y)
-        opt.tell(sphere(X))
-        clone.tell(sphere(Y))
-    np.testing.assert_array_equal(opt.mean, clone.mean)
-    np.testing.assert_array_equal(opt.sigma, clone.sigma)
+    assert_clone_continues(opt, sphere, 5, ("mean", "sigma"))
 
 
 @HYPO

@@ -3,39 +3,23 @@
 from __future__ import annotations
 
 import math
-import pickle
 
 import numpy as np
 import pytest
 import scipy.linalg
-from hypothesis import HealthCheck, given, settings
+from helpers import (
+    FITNESS,
+    HYPO,
+    assert_clone_continues,
+    assert_maximize_mirrors,
+    reference_nes_utilities,
+)
+from hypothesis import given
 from hypothesis import strategies as st
 
 import evostrat
 from evostrat.functions import rosenbrock, sphere
 from evostrat.kernels import nes, rng
-
-FITNESS = st.one_of(
-    st.floats(-1e6, 1e6),
-    st.sampled_from([0.0, 1.0, -1.0, math.inf, -math.inf, 1e300, -1e300]),
-)
-HYPO = settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-
-
-def reference_utilities(f):
-    """NES utilities (section 3.1) per individual, ties averaged, by plain numpy."""
-    lam = len(f)
-    k = np.arange(1, lam + 1)
-    raw = np.maximum(0.0, math.log(lam / 2 + 1) - np.log(k))
-    by_rank = raw / raw.sum() - 1.0 / lam
-    u = np.empty(lam)
-    for value in np.unique(f):
-        tied = np.flatnonzero(f == value)
-        first = int(np.sum(f < value))
-        u[tied] = by_rank[first : first + len(tied)].mean()
-    return u
 
 
 def test_paper_defaults():
@@ -86,7 +70,7 @@ def run_reference_update(opt, f):
     """Algorithm 5 written out with numpy and scipy.linalg.expm."""
     d = opt.dim
     S = rng.sample_normal(opt._key, opt.generation, np.arange(opt.popsize), d)
-    u = reference_utilities(np.asarray(f, dtype=float))
+    u = reference_nes_utilities(np.asarray(f, dtype=float))
     g_delta = u @ S
     g_m = sum(uk * (np.outer(s, s) - np.eye(d)) for uk, s in zip(u, S, strict=True))
     g_sigma = np.trace(g_m) / d
@@ -155,30 +139,17 @@ def test_arbitrary_fitness_keeps_b_finite_and_nonsingular(data):
     rewards=st.lists(st.lists(FITNESS, min_size=6, max_size=6), min_size=1, max_size=4)
 )
 def test_maximize_is_minimizing_the_negatives(rewards):
-    up = evostrat.XNES(np.ones(3), 0.5, popsize=6, seed=8, maximize=True)
-    down = evostrat.XNES(np.ones(3), 0.5, popsize=6, seed=8)
-    for r in rewards:
-        np.testing.assert_array_equal(up.ask(), down.ask())
-        up.tell(r)
-        down.tell([-v for v in r])
-    np.testing.assert_array_equal(up.mean, down.mean)
-    np.testing.assert_array_equal(up.B, down.B)
-    assert up.sigma == down.sigma
+    def make(**kw):
+        return evostrat.XNES(np.ones(3), 0.5, popsize=6, seed=8, **kw)
+
+    assert_maximize_mirrors(make, rewards, ("mean", "B", "sigma"))
 
 
 def test_pickling_continues_bit_identically():
     opt = evostrat.XNES(np.ones(5), 0.5, seed=9)
     for _ in range(3):
         opt.tell(rosenbrock(opt.ask()))
-    clone = pickle.loads(pickle.dumps(opt))
-    for _ in range(5):
-        X, Y = opt.ask(), clone.ask()
-        np.testing.assert_array_equal(X, Y)
-        opt.tell(rosenbrock(X))
-        clone.tell(rosenbrock(Y))
-    np.testing.assert_array_equal(opt.mean, clone.mean)
-    np.testing.assert_array_equal(opt.B, clone.B)
-    assert opt.sigma == clone.sigma
+    assert_clone_continues(opt, rosenbrock, 5, ("mean", "B", "sigma"))
 
 
 @HYPO
@@ -233,10 +204,4 @@ def test_adaptation_sampling_pickles_and_rejects_non_bool():
     opt = evostrat.XNES(np.ones(4), 0.5, seed=2, adaptation_sampling=True)
     for _ in range(3):
         opt.tell(sphere(opt.ask()))
-    clone = pickle.loads(pickle.dumps(opt))
-    for _ in range(4):
-        X, Y = opt.ask(), clone.ask()
-        np.testing.assert_array_equal(X, Y)
-        opt.tell(sphere(X))
-        clone.tell(sphere(Y))
-    assert opt.eta_sigma == clone.eta_sigma and opt.sigma == clone.sigma
+    assert_clone_continues(opt, sphere, 4, ("eta_sigma", "sigma"))
