@@ -108,32 +108,33 @@ def child_throughput(args) -> dict:
     return {"evals_per_s": throughput(evostrat.MPIEvaluator(), args)}
 
 
+def seconds_per_repeat(fn, repeats: int) -> float:
+    """Wall-clock seconds of one ``fn()`` call, averaged over ``repeats`` calls."""
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - t0) / repeats
+
+
 def child_overhead(args) -> dict:
     ev = evostrat.MPIEvaluator()
     popsize, dim, reps = 256, 100_000, 20
     stub = StubStrategy(popsize, dim)
     ev.evaluate(stub, trivial)
     ev.comm.Barrier()
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        ev.evaluate(stub, trivial)
-    per_gen = (time.perf_counter() - t0) / reps
+    per_gen = seconds_per_repeat(lambda: ev.evaluate(stub, trivial), reps)
     own = np.arange(ev.rank * popsize // 2, (ev.rank + 1) * popsize // 2)
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        [trivial(x) for x in stub.ask(own)]
-    f_time = (time.perf_counter() - t0) / reps
+    f_time = seconds_per_repeat(lambda: [trivial(x) for x in stub.ask(own)], reps)
     opt = evostrat.SimpleES(np.zeros(dim), 0.1, popsize=popsize, seed=1)
     opt.ask(own[:10])  # compile / load the kernels
-    t0 = time.perf_counter()
-    for _ in range(3):
+
+    def ask_own_block() -> None:
         for start in range(0, len(own), 10):  # the chunks evaluate() asks for
             opt.ask(own[start : start + 10])
-    ask_time = (time.perf_counter() - t0) / 3
+
+    ask_time = seconds_per_repeat(ask_own_block, 3)
     ev.comm.Barrier()
-    t0 = time.perf_counter()
-    opt.tell(ev.evaluate(opt, trivial))
-    real_gen = time.perf_counter() - t0
+    real_gen = seconds_per_repeat(lambda: opt.tell(ev.evaluate(opt, trivial)), 1)
     return {
         "stub_evaluate_ms": 1e3 * per_gen,
         "trivial_f_ms": 1e3 * f_time,
@@ -222,26 +223,35 @@ def part_throughput(args) -> None:
     print(f"  (load average after: {os.getloadavg()[0]:.2f})")
 
 
+def print_ranks(part: str, args, title: str, line) -> None:
+    """Run ``part`` under ``mpiexec -n 2``; print ``title`` and ``line(row)`` per rank."""
+    rows = mpirun(part, args)
+    print(title)
+    for rank, row in enumerate(rows):
+        print(f"  MPI -n 2 rank {rank}: {line(row)}")
+
+
 def part_overhead(args) -> None:
-    rows = mpirun("overhead", args)
-    print("MPI -n 2 overhead per generation, popsize 256, dim 1e5, trivial f:")
-    for rank, r in enumerate(rows):
-        print(
-            f"  rank {rank}: evaluate on stub {r['stub_evaluate_ms']:.3f} ms "
+    print_ranks(
+        "overhead",
+        args,
+        "MPI -n 2 overhead per generation, popsize 256, dim 1e5, trivial f:",
+        lambda r: (
+            f"evaluate on stub {r['stub_evaluate_ms']:.3f} ms "
             f"- f {r['trivial_f_ms']:.3f} ms = overhead {r['overhead_ms']:.3f} ms; "
             f"SimpleES ask of own block {r['simplees_ask_own_block_ms']:.1f} ms, "
             f"whole SimpleES generation {r['simplees_generation_ms']:.1f} ms"
-        )
+        ),
+    )
 
 
 def part_bytes(args) -> None:
-    rows = mpirun("bytes", args)
-    print("bytes sent per generation, popsize 32:")
-    for rank, r in enumerate(rows):
-        print(
-            f"  MPI -n 2 rank {rank}: "
-            + ", ".join(f"{k}: {v:.0f}" for k, v in r.items())
-        )
+    print_ranks(
+        "bytes",
+        args,
+        "bytes sent per generation, popsize 32:",
+        lambda r: ", ".join(f"{k}: {v:.0f}" for k, v in r.items()),
+    )
     with evostrat.PoolEvaluator(2) as ev:
         for dim in (10, 10_000):
             opt = evostrat.SimpleES(np.zeros(dim), 0.1, popsize=32, seed=1)
@@ -255,14 +265,16 @@ def part_openes(args) -> None:
     if not hasattr(evostrat, "OpenES"):
         print("OpenES: not available")
         return
-    rows = mpirun("openes", args)
-    print("OpenES dim 2e6, popsize 64, MPI -n 2, 3 generations:")
-    for rank, r in enumerate(rows):
-        print(
-            f"  rank {rank}: peak RSS {r['peak_rss_mb']:.0f} MB (after imports "
+    print_ranks(
+        "openes",
+        args,
+        "OpenES dim 2e6, popsize 64, MPI -n 2, 3 generations:",
+        lambda r: (
+            f"peak RSS {r['peak_rss_mb']:.0f} MB (after imports "
             f"{r['rss_before_mb']:.0f} MB), {r['seconds_per_generation']:.2f} s/gen, "
             f"{r['bytes_per_generation']:.0f} bytes/gen"
-        )
+        ),
+    )
 
 
 PARTS = {
