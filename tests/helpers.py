@@ -76,14 +76,21 @@ def assert_clone_continues(
 
 
 def assert_maximize_mirrors(
-    make: Callable, rewards: Sequence[Sequence[float]], attrs: Sequence[str]
+    make: Callable,
+    reward: Callable[[np.ndarray, int], Sequence[float]],
+    generations: int,
+    attrs: Sequence[str],
+    bitwise: bool = False,
 ) -> None:
-    """``make(maximize=True)`` told the rewards and ``make()`` told their negatives
-    ask the same populations and end in the same state (``attrs``)."""
+    """``make(maximize=True)`` told ``reward(X, g)`` and ``make()`` told its
+    negatives ask the same populations and stay in the same state (``attrs``, see
+    :func:`assert_same_state`) generation after generation."""
     up, down = make(maximize=True), make()
-    for r in rewards:
-        np.testing.assert_array_equal(up.ask(), down.ask())
+    for g in range(generations):
+        X = up.ask()
+        assert X.tobytes() == down.ask().tobytes()
+        r = reward(X, g)
         up.tell(r)
         down.tell([-v for v in r])
-    assert_same_state(up, down, attrs, bitwise=False)
+        assert_same_state(up, down, attrs, bitwise)
     assert up.result.fbest == -down.result.fbest

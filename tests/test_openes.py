@@ -13,6 +13,7 @@ from helpers import (
     EXTREME_FITNESS,
     HYPO,
     PLAIN_SGD,
+    assert_maximize_mirrors,
     assert_same_state,
     centered_ranks_min,
 )
@@ -177,16 +178,13 @@ def test_sigma_and_learning_rate_decay_to_their_limits():
 
 
 def test_maximize_rewards_is_bit_identical_to_minimizing_costs():
-    kw = {"seed": 4, "popsize": 10, "rank_fitness": False}
-    lo = evostrat.OpenES(np.ones(6), 0.3, **kw)
-    hi = evostrat.OpenES(np.ones(6), 0.3, maximize=True, **kw)
-    for _ in range(6):
-        X = lo.ask()
-        assert X.tobytes() == hi.ask().tobytes()
-        lo.tell(sphere(X))
-        hi.tell(-sphere(X))
-        assert_same_state(lo, hi, ("mean", "sigma", "learning_rate"))
-    assert hi.result.fbest == -lo.result.fbest
+    def make(**kw):
+        return evostrat.OpenES(
+            np.ones(6), 0.3, seed=4, popsize=10, rank_fitness=False, **kw
+        )
+
+    attrs = ("mean", "sigma", "learning_rate")
+    assert_maximize_mirrors(make, lambda X, g: -sphere(X), 6, attrs, bitwise=True)
 
 
 @pytest.mark.parametrize("options", [{}, {"noise_table": 4000}, {"optimizer": "sgd"}])

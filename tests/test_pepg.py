@@ -12,6 +12,7 @@ from helpers import (
     EXTREME_FITNESS,
     HYPO,
     PLAIN_SGD,
+    assert_maximize_mirrors,
     assert_same_state,
     centered_ranks_min,
 )
@@ -189,15 +190,13 @@ def test_tell_memory_is_a_few_vectors_whatever_the_popsize(baseline):
 
 
 def test_maximize_rewards_is_bit_identical_to_minimizing_costs():
-    kw = {"seed": 4, "popsize": 10, "rank_fitness": False}
-    lo = evostrat.PEPG(np.ones(6), 0.3, **kw)
-    hi = evostrat.PEPG(np.ones(6), 0.3, maximize=True, **kw)
-    for _ in range(6):
-        X = lo.ask()
-        assert X.tobytes() == hi.ask().tobytes()
-        lo.tell(sphere(X))
-        hi.tell(-sphere(X))
-        assert_same_state(lo, hi, ("mean", "sigma", "learning_rate"))
+    def make(**kw):
+        return evostrat.PEPG(
+            np.ones(6), 0.3, seed=4, popsize=10, rank_fitness=False, **kw
+        )
+
+    attrs = ("mean", "sigma", "learning_rate")
+    assert_maximize_mirrors(make, lambda X, g: -sphere(X), 6, attrs, bitwise=True)
 
 
 @pytest.mark.parametrize("options", [{}, {"baseline": "mean", "optimizer": "sgd"}])

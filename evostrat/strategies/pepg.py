@@ -43,12 +43,10 @@ class PEPG(MirroredSampling, Strategy):
 
     Options
     -------
-    learning_rate : float, default 0.01
-        Step size of the optimizer (Adam's alpha).
-    learning_rate_decay : float, default 1.0
-        Factor applied to the learning rate after each generation, in (0, 1].
-    learning_rate_limit : float, default 0.0
-        Floor of the learning rate under decay.
+    learning_rate, learning_rate_decay, learning_rate_limit : float
+        The optimizer's step size (Adam's alpha; default 0.01), the factor applied
+        to it after each generation (in (0, 1]; default 1.0) and its floor under
+        that decay (default 0.0), as in :class:`~evostrat.OpenES`.
     sigma_alpha : float, default 0.2
         Learning rate :math:`\alpha_\sigma` of sigma (0 keeps sigma fixed).
     sigma_max_change : float, default 0.2
