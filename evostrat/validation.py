@@ -32,7 +32,12 @@ def check_real(name: str, value: Any) -> float:
 def real_array(values: Any) -> np.ndarray:
     """``values`` as an array of a real dtype (not yet float64, not yet checked for
     shape), or ValueError naming the first element that is not a real number."""
-    arr = np.asarray(values)
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError) as err:  # e.g. ragged nested sequences
+        raise ValueError(
+            f"fitness values must be a flat sequence of real numbers ({err})"
+        ) from None
     if arr.dtype.kind in "iuf":
         return arr
     if arr.dtype.kind != "O":

@@ -259,3 +259,54 @@ def test_arbitrary_fitness_keeps_state_finite(strategy_name, data):
         assert np.all(np.isfinite(sigma)) and np.all(sigma > 0)
         assert np.all(np.isfinite(opt.result.stds))
         assert np.all(np.isfinite(opt.ask()))
+
+
+def bad_fitness(popsize):
+    """Hypothesis strategy: fitness inputs that tell() must reject."""
+    reals = st.floats(allow_nan=False, allow_infinity=True)
+    wrong_length = st.integers(0, 3 * popsize).filter(lambda n: n != popsize)
+    return st.one_of(
+        wrong_length.flatmap(lambda n: st.lists(reals, min_size=n, max_size=n)),
+        st.tuples(
+            st.lists(reals, min_size=popsize, max_size=popsize),
+            st.integers(0, popsize - 1),
+            st.sampled_from([math.nan, None, "1.0", 1j, [1.0], b"x"]),
+        ).map(lambda t: t[0][: t[1]] + [t[2]] + t[0][t[1] + 1 :]),
+        st.integers(1, 3).map(lambda k: np.zeros((popsize, k))),
+    )
+
+
+@pytest.mark.parametrize("strategy_name", NAMES)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_rejected_input_leaves_pickled_state_unchanged(strategy_name, data):
+    opt = make(strategy_name)
+    run(opt, sphere_values, 1)
+    X = opt.ask()
+    before = state_bytes(opt)
+    bad = data.draw(bad_fitness(opt.popsize))
+    with pytest.raises((ValueError, TypeError)):
+        opt.tell(bad)
+    assert state_bytes(opt) == before
+    opt.tell(sphere_values(X))
+    assert opt.generation == 2
+
+
+@pytest.mark.parametrize("strategy_name", NAMES)
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 2**63 - 1),
+    generations=st.integers(0, 3),
+    data=st.data(),
+)
+def test_individual_is_a_function_of_seed_generation_index(
+    strategy_name, seed, generations, data
+):
+    a, b = make(strategy_name, seed=seed), make(strategy_name, seed=seed)
+    run(a, sphere_values, generations)
+    run(b, sphere_values, generations)
+    idx = data.draw(st.lists(st.integers(0, a.popsize - 1), max_size=2 * a.popsize))
+    full = a.ask()
+    assert np.array_equal(b.ask(idx), full[idx])
+    for i in idx:
+        assert np.array_equal(b.ask([i])[0], full[i])
