@@ -9,6 +9,22 @@ import numpy as np
 
 from evostrat.kernels import rng
 from evostrat.strategies.base import Strategy
+from evostrat.validation import check_bool, check_in_range
+
+
+def check_sigma_schedule(options: dict[str, Any]) -> None:
+    """Check ``elitism`` (a bool), ``sigma_decay`` (in (0, 1]) and ``sigma_limit``
+    (>= 0, finite): the options SimpleES and SimpleGA share."""
+    check_bool("elitism", options["elitism"])
+    check_in_range("sigma_decay", options["sigma_decay"], 0, 1, open_low=True)
+    check_in_range("sigma_limit", options["sigma_limit"], 0)
+
+
+def decayed_sigma(sigma: float | np.ndarray, options: dict[str, Any]) -> Any:
+    """``max(sigma * sigma_decay, sigma_limit)``, a float for a scalar ``sigma``
+    (estool's schedule)."""
+    sigma = np.maximum(sigma * options["sigma_decay"], options["sigma_limit"])
+    return float(sigma) if np.ndim(sigma) == 0 else sigma
 
 
 class SimpleES(Strategy):
@@ -42,23 +58,25 @@ class SimpleES(Strategy):
         return 4 + int(3 * math.log(self.dim))
 
     def _setup(self) -> None:
-        o = self.options
-        if not 0.0 < o["sigma_decay"] <= 1.0:
-            raise ValueError(f"sigma_decay must be in (0, 1], got {o['sigma_decay']}")
-        if not o["sigma_limit"] >= 0.0:
-            raise ValueError(f"sigma_limit must be >= 0, got {o['sigma_limit']}")
+        check_sigma_schedule(self.options)
         self._fmean = math.inf  # fitness of the current mean (elitism)
 
     def _sample(self, indices: np.ndarray) -> np.ndarray:
         z = rng.sample_normal(self._key, self.generation, indices, self.dim)
         return self.mean + self.sigma * z
 
+    def _row(self, index: int) -> np.ndarray:
+        # tell asks for the best row twice (the base for xbest, _update for the
+        # mean): it is drawn once per generation
+        hit = self._cache.get("row")
+        if hit is None or hit[0] != index:
+            hit = (index, super()._row(index))
+            self._cache["row"] = hit
+        return hit[1].copy()
+
     def _update(self, fitness: np.ndarray) -> None:
         best = int(np.argmin(fitness))
         if not self.options["elitism"] or fitness[best] < self._fmean:
-            self.mean = self._sample(np.array([best], dtype=np.int64))[0]
+            self.mean = self._row(best)
             self._fmean = float(fitness[best])
-        o = self.options
-        self.sigma = np.maximum(self.sigma * o["sigma_decay"], o["sigma_limit"])
-        if np.ndim(self.sigma) == 0:
-            self.sigma = float(self.sigma)
+        self.sigma = decayed_sigma(self.sigma, self.options)

@@ -9,6 +9,8 @@ import numpy as np
 
 from evostrat.kernels import rng
 from evostrat.strategies.base import Strategy
+from evostrat.strategies.simple_es import check_sigma_schedule, decayed_sigma
+from evostrat.validation import check_in_range
 
 
 class SimpleGA(Strategy):
@@ -50,17 +52,20 @@ class SimpleGA(Strategy):
 
     def _setup(self) -> None:
         o = self.options
-        if not 0.0 < o["elite_ratio"] <= 1.0:
-            raise ValueError(f"elite_ratio must be in (0, 1], got {o['elite_ratio']}")
-        if not 0.0 < o["sigma_decay"] <= 1.0:
-            raise ValueError(f"sigma_decay must be in (0, 1], got {o['sigma_decay']}")
-        if not o["sigma_limit"] >= 0.0:
-            raise ValueError(f"sigma_limit must be >= 0, got {o['sigma_limit']}")
+        check_in_range("elite_ratio", o["elite_ratio"], 0, 1, open_low=True)
+        check_sigma_schedule(o)
         self.n_elites = max(1, math.ceil(o["elite_ratio"] * self.popsize))
         self.elites = self.mean[None, :].copy()  # generation 0: everyone from x0
         self.elite_fitness = np.array([math.inf])
 
     def _sample(self, indices: np.ndarray) -> np.ndarray:
+        X = self._children(indices)
+        if X.shape[0] == self.popsize and np.array_equal(indices, self._all_indices):
+            self._cache["population"] = X.copy()  # tell selects from it
+        return X
+
+    def _children(self, indices: np.ndarray) -> np.ndarray:
+        """Crossover of two random elites plus mutation, per row of ``indices``."""
         g = self.generation
         z = rng.sample_normal(self._key, g, indices, self.dim)
         k = self.elites.shape[0]
@@ -73,7 +78,9 @@ class SimpleGA(Strategy):
         return children + self.sigma * z
 
     def _update(self, fitness: np.ndarray) -> None:
-        X = self._sample(np.arange(self.popsize, dtype=np.int64))
+        X = self._cache.get("population")
+        if X is None:  # asked by parts, or unpickled in between
+            X = self._children(self._all_indices)
         if self.options["elitism"] and self.generation > 0:
             X = np.concatenate([self.elites, X])
             fitness = np.concatenate([self.elite_fitness, fitness])
@@ -81,7 +88,4 @@ class SimpleGA(Strategy):
         self.elites = X[order]
         self.elite_fitness = fitness[order]
         self.mean = self.elites.mean(axis=0)
-        o = self.options
-        self.sigma = np.maximum(self.sigma * o["sigma_decay"], o["sigma_limit"])
-        if np.ndim(self.sigma) == 0:
-            self.sigma = float(self.sigma)
+        self.sigma = decayed_sigma(self.sigma, self.options)
