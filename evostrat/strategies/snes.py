@@ -146,7 +146,7 @@ class SNES(Strategy):
             streams = np.arange(self.popsize // 2, dtype=np.int64)
             coeff_mean, coeff_var = up - um, up + um
         else:
-            streams = np.arange(self.popsize, dtype=np.int64)
+            streams = self._all_indices
             coeff_mean = coeff_var = u
         grad_mean, grad_sigma = nes.snes_gradients(
             self._key, self.generation, streams, coeff_mean, coeff_var, self.dim
