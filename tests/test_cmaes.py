@@ -354,22 +354,53 @@ def test_bounds_subset_pickle_and_errors():
             CMAES(np.zeros(3), 1.0, bounds=bad)
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 32])
-def test_ql_eigh_matches_lapack(n):
-    from evostrat.kernels.cma import ql_eigh
+@pytest.mark.parametrize("n", [1, 3, 10, 60])
+def test_eigen_decompose_floors_and_matches_lapack(n):
+    from evostrat.kernels.cma_eigen import eigen_decompose, set_decomposition
 
     r = np.random.default_rng(n)
-    for cond in (0.0, 6.0, 14.0):
-        M = r.standard_normal((n, n))
-        C = M @ M.T + np.diag(np.logspace(0, cond, n))
-        ev, B, ok = ql_eigh(C)
-        ref = np.linalg.eigvalsh(C)
-        assert ok and np.all(np.diff(ev) >= 0)
-        np.testing.assert_allclose(ev, ref, rtol=0, atol=1e-14 * ref.max())
-        np.testing.assert_allclose(B.T @ B, np.eye(n), atol=1e-14)
-        np.testing.assert_allclose(B @ np.diag(ev) @ B.T, C, atol=1e-14 * ref.max())
-    ev, B, ok = ql_eigh(np.eye(n))  # already diagonal, repeated eigenvalues
-    assert ok and np.array_equal(ev, np.ones(n)) and np.array_equal(B, np.eye(n))
+    M = r.standard_normal((n, n))
+    C = M @ M.T + np.diag(np.logspace(0, 6, n))
+    vecs, mats = np.zeros((3, n)), np.zeros((3, n, n))
+    mats[0] = C + 1e-9 * np.triu(M)  # not exactly symmetric: symmetrized first
+    eigen_decompose(vecs, mats, 1e16)
+    ref = np.linalg.eigvalsh(C)
+    np.testing.assert_allclose(vecs[2], ref, rtol=0, atol=1e-8 * ref.max())
+    B, BDT = mats[1], mats[2]
+    assert np.array_equal(mats[0], mats[0].T)
+    np.testing.assert_allclose(B.T @ B, np.eye(n), atol=1e-13)
+    np.testing.assert_allclose(BDT, (B * np.sqrt(vecs[2])).T, rtol=1e-15)
+    np.testing.assert_allclose(BDT.T @ BDT, C, rtol=0, atol=1e-8 * ref.max())
+    # eigenvalues below max / max_condition are raised, C rebuilt from them
+    ev = np.array([-1.0] + [1e-12] * (n > 2) * (n - 2) + [4.0] * (n > 1))[:n]
+    ev = np.sort(np.abs(ev) if n == 1 else ev)
+    Q = np.linalg.qr(M)[0]
+    mats[0], mats[1] = (Q * ev) @ Q.T, Q
+    set_decomposition(ev.copy(), vecs, mats, 1e6)
+    floor = ev[-1] / 1e6
+    np.testing.assert_allclose(vecs[2], np.maximum(ev, floor), rtol=1e-15)
+    if n > 1:
+        np.testing.assert_allclose(
+            mats[0], (Q * np.maximum(ev, floor)) @ Q.T, atol=1e-14
+        )
+        assert np.array_equal(mats[0], mats[0].T)
+
+
+def test_one_thread_eigh_equals_numpy():
+    from evostrat.strategies import cma_linalg
+
+    r = np.random.default_rng(0)
+    M = r.standard_normal((80, 80))
+    C = M @ M.T
+    ev, B = cma_linalg.eigh(C)
+    ref_ev, ref_B = np.linalg.eigh(C)
+    np.testing.assert_allclose(ev, ref_ev, rtol=1e-12)
+    np.testing.assert_allclose(np.abs(B.T @ ref_B), np.eye(80), atol=1e-8)
+    if cma_linalg._thread_setter() is not None:  # the count is restored afterwards
+        setter = cma_linalg._thread_setter()
+        before = setter(1)
+        setter(before)
+        assert setter(before) == before
 
 
 def test_blas_sampling_subsets_are_rows_of_the_population():

@@ -1,0 +1,101 @@
+"""CMA-ES default parameters: recombination weights and learning rates.
+
+N. Hansen, "The CMA Evolution Strategy: A Tutorial", arXiv:1604.00772 (2016), Table 1
+and eqs. (49)-(58), with the choices of pycma 4.x listed in
+:mod:`evostrat.strategies.cmaes`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def recombination_weights(
+    popsize: int, dim: int, c1: float, cmu: float, active: bool, pos_def: bool = True
+) -> np.ndarray:
+    """Rank-indexed weights, positive ones summing to 1 (Hansen 2016, eq. (49)-(53)).
+
+    Parameters
+    ----------
+    popsize, dim : int
+        lambda and n.
+    c1, cmu : float
+        Learning rates; the negative weights are finalized with them.
+    active : bool
+        Keep negative weights (active CMA); zero them otherwise.
+    pos_def : bool
+        Limit the negative sum to ``(1 - c1 - cmu) / (cmu n)`` (tutorial eq. (53)).
+
+    Returns
+    -------
+    ndarray, shape (popsize,)
+    """
+    raw = np.array(
+        [math.log((popsize + 1) / 2.0) - math.log(i) for i in range(1, popsize + 1)]
+    )
+    mu = int(np.sum(raw > 0))
+    w = raw.copy()
+    w[:mu] /= raw[:mu].sum()
+    neg = w[mu:]
+    if neg.sum() != 0:
+        neg /= -neg.sum()  # negative weights sum to -1
+    if not active:
+        w[mu:] = 0.0
+        return w
+    if w[-1] < 0 and cmu > 0:
+        mueff = 1.0 / np.sum(w[:mu] ** 2)
+        mueff_minus = neg.sum() ** 2 / np.sum(neg**2)
+        neg *= (1.0 + c1 / cmu) / abs(neg.sum())
+        limits = [1.0 + 2.0 * mueff_minus / (mueff + 2.0)]
+        if pos_def:
+            limits.insert(0, (1.0 - c1 - cmu) / cmu / dim)
+        for limit in limits:
+            if abs(neg.sum()) > limit:
+                neg *= limit / abs(neg.sum())
+    return w
+
+
+def cma_parameters(dim: int, popsize: int) -> dict[str, float]:
+    """Default c1, cmu, cc, cs, damps, mueff, chi_n (pycma 4.x, Hansen 2016 Table 1).
+
+    Parameters
+    ----------
+    dim : int
+        Search space dimension n.
+    popsize : int
+        lambda.
+
+    Returns
+    -------
+    dict
+        ``mu, mueff, c1, cmu, cc, cs, damps, chi_n``.
+    """
+    n = float(dim)
+    raw = np.array(
+        [math.log((popsize + 1) / 2.0) - math.log(i) for i in range(1, popsize + 1)]
+    )
+    pos = raw[raw > 0]
+    mueff = float(pos.sum() ** 2 / np.sum(pos**2))
+    c1 = min(1.0, popsize / 6.0) * 2.0 / ((n + 1.3) ** 2 + mueff)
+    cmu = min(
+        1.0 - c1, 2.0 * (0.25 + mueff - 2.0 + 1.0 / mueff) / ((n + 2) ** 2 + mueff)
+    )
+    cc = (4.0 + mueff / n) / (n + 4.0 + 2.0 * mueff / n)
+    cs = min(0.5, (mueff + 2.0) / (n + mueff + 3.0))
+    damp_in = max(1.0, 3.0 * (1.0 - 0.5 ** (n / 9.0)))
+    damps = 1.0 + 2.0 * max(0.0, damp_in * math.sqrt((mueff - 1.0) / (n + 1.0)) - 1.0)
+    damps += cs
+    # E|N(0, I)| = sqrt(2) Gamma((n+1)/2) / Gamma(n/2) (pycma tabulates it exactly)
+    chi_n = math.sqrt(2.0) * math.exp(math.lgamma((n + 1) / 2.0) - math.lgamma(n / 2.0))
+    return {
+        "mu": int(pos.size),
+        "mueff": mueff,
+        "c1": c1,
+        "cmu": cmu,
+        "cc": cc,
+        "cs": cs,
+        "damps": damps,
+        "chi_n": chi_n,
+    }
