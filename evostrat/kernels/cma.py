@@ -25,9 +25,6 @@ import math
 import numpy as np
 from numba import njit
 
-from evostrat.kernels.cma_eigen import eigen_decompose
-from evostrat.kernels.rng import STREAM_NORMAL, normal_rows
-
 #: above this dimension sampling and the rank-mu matrix use NumPy's BLAS, called
 #: from Python (``np.dot`` inside numba would call SciPy's OpenBLAS: a second thread
 #: pool, which thrashes a small machine next to NumPy's)
@@ -40,57 +37,26 @@ N_PARAMS = 8
 
 
 @njit(cache=True)
-def _is_arange(indices, popsize):
-    if indices.shape[0] != popsize:
-        return False
-    for i in range(popsize):
-        if indices[i] != i:
-            return False
-    return True
+def transform_full(ZYX, BDT, mean, sigma):
+    """``Y = Z BDT`` and ``X = mean + sigma Y`` row by row (tutorial eqs. (38)-(40)).
 
-
-@njit(cache=True)
-def sample_full(key, generation, indices, popsize, BDT, mean, sigma):
-    """Rows ``indices`` of a full-covariance generation: ``(ZYX, is_all)``.
-
-    ``ZYX[0]`` (``Z``) from the counter-based streams
-    (:func:`evostrat.kernels.rng.normal_rows`), ``ZYX[1]``, ``ZYX[2]`` (``Y``, ``X``)
-    by :func:`transform_full`; ``is_all`` tells whether ``indices`` is
-    ``0 .. popsize-1`` (the whole population, worth caching). For small n; large n
-    uses one BLAS product in the caller.
-    """
-    n = mean.shape[0]
-    ZYX = np.empty((3, indices.shape[0], n))
-    ZYX[0] = normal_rows(key, generation, indices, n, STREAM_NORMAL)
-    transform_full(ZYX[0], BDT, mean, sigma, ZYX[1], ZYX[2])
-    return ZYX, _is_arange(indices, popsize)
-
-
-@njit(cache=True)
-def sample_diag(key, generation, indices, popsize, std, mean, sigma):
-    """As :func:`sample_full` for a diagonal covariance with root ``std``."""
-    n = mean.shape[0]
-    ZYX = np.empty((3, indices.shape[0], n))
-    ZYX[0] = normal_rows(key, generation, indices, n, STREAM_NORMAL)
-    transform_diag(ZYX[0], std, mean, sigma, ZYX[1], ZYX[2])
-    return ZYX, _is_arange(indices, popsize)
-
-
-@njit(cache=True)
-def transform_full(Z, BDT, mean, sigma, Y, X):
-    """``Y = Z BDT`` and ``X = mean + sigma Y`` row by row (tutorial eq. (38)-(40)).
-
-    Rows are processed in blocks of 4 sharing each row of ``BDT``; each output row is
+    ``ZYX = [Z, Y, X]``; ``Z`` is read, ``Y`` and ``X`` are written. Rows are
+    processed in blocks of 4 sharing each row of ``BDT``; each output row is
     accumulated over ``k`` in ascending order, independently of the other rows.
+    For small n; large n uses one BLAS product in the caller.
     """
+    Z = ZYX[0]
+    Y = ZYX[1]
+    X = ZYX[2]
     lam, n = Z.shape
     i = 0
     while i + 4 <= lam:
         y0, y1, y2, y3 = Y[i], Y[i + 1], Y[i + 2], Y[i + 3]
-        y0[:] = 0.0
-        y1[:] = 0.0
-        y2[:] = 0.0
-        y3[:] = 0.0
+        for j in range(n):
+            y0[j] = 0.0
+            y1[j] = 0.0
+            y2[j] = 0.0
+            y3[j] = 0.0
         for k in range(n):
             z0, z1, z2, z3 = Z[i, k], Z[i + 1, k], Z[i + 2, k], Z[i + 3, k]
             b = BDT[k]
@@ -103,7 +69,8 @@ def transform_full(Z, BDT, mean, sigma, Y, X):
         i += 4
     while i < lam:
         y = Y[i]
-        y[:] = 0.0
+        for j in range(n):
+            y[j] = 0.0
         for k in range(n):
             zk = Z[i, k]
             b = BDT[k]
@@ -116,8 +83,11 @@ def transform_full(Z, BDT, mean, sigma, Y, X):
 
 
 @njit(cache=True)
-def transform_diag(Z, std, mean, sigma, Y, X):
+def transform_diag(ZYX, std, mean, sigma):
     """``Y = Z diag(std)``, ``X = mean + sigma Y`` (separable CMA-ES sampling)."""
+    Z = ZYX[0]
+    Y = ZYX[1]
+    X = ZYX[2]
     lam, n = Z.shape
     for r in range(lam):
         for j in range(n):
@@ -127,13 +97,14 @@ def transform_diag(Z, std, mean, sigma, Y, X):
 
 
 @njit(cache=True)
-def _recombine(fitness, Z, Y, weights, mean, sigma):
-    """Shared first step of a tell: ranking, ``<z>_w``, ``<y>_w`` and the new mean.
+def _recombine(order, Z, Y, weights, mean, sigma):
+    """Shared first step of a tell: ``<z>_w``, ``<y>_w`` and the new mean.
 
-    Returns ``(order, zw, yw)``; ``mean`` is updated in place (tutorial eq. (41)).
+    ``order`` ranks the individuals (best first; the caller's stable argsort, so ties
+    go by index). Returns ``(zw, yw)``; ``mean`` is updated in place (tutorial
+    eq. (41)).
     """
     lam, n = Z.shape
-    order = np.argsort(fitness, kind="mergesort")  # stable: ties by index
     zw = np.zeros(n)
     yw = np.zeros(n)
     for k in range(lam):
@@ -147,7 +118,7 @@ def _recombine(fitness, Z, Y, weights, mean, sigma):
             yw[j] += w * yr[j]
     for j in range(n):  # eq. (41), c_m = 1
         mean[j] += sigma * yw[j]
-    return order, zw, yw
+    return zw, yw
 
 
 @njit(cache=True)
@@ -204,14 +175,15 @@ def _fitness_stats(fitness, order):
 
 
 @njit(cache=True)
-def tell_full(fitness, ZYX, mean, sigma, vecs, mats, generation, params, decompose, R):
+def tell_full(fitness, order, ZYX, mean, sigma, vecs, mats, generation, params, R):
     """One CMA-ES update (tutorial eqs. (41)-(47)), in place; one compiled call.
 
-    ``ZYX = [Z, Y, X]`` of the generation, ``vecs = [p_sigma, p_c, eigenvalues]``,
-    ``mats = [C, B, BDT]``, ``params`` as :data:`P_CS` ... then the weights.
-    Updates ``mean``, the paths and ``C`` in place; when ``decompose`` is true, also
-    ``eigenvalues``, ``B`` and ``BDT`` (via :func:`eigen_decompose` with the
-    condition cap ``1 / params[P_FLOOR]``). ``B`` must hold the eigenvectors used to
+    ``order`` is the stable argsort of ``fitness`` (ranking in NumPy: numba's
+    argsort costs a second of compilation), ``ZYX = [Z, Y, X]`` of the generation,
+    ``vecs = [p_sigma, p_c, eigenvalues]``, ``mats = [C, B, BDT]``, ``params`` as
+    :data:`P_CS` ... then the weights. Updates ``mean``, the paths and ``C`` in
+    place; the caller decomposes ``C`` when due
+    (:mod:`evostrat.kernels.cma_eigen`). ``B`` must hold the eigenvectors used to
     sample ``Z``: then ``C^{-1/2} <y>_w = B <z>_w`` (the isotropic mean shift of
     eq. (43)). ``R`` is the rank-mu matrix ``c_mu sum_i w_i^o y_i y_i^T`` when the
     caller computed it (large n, with NumPy's BLAS), else an empty array: the
@@ -237,7 +209,7 @@ def tell_full(fitness, ZYX, mean, sigma, vecs, mats, generation, params, decompo
         params[P_MUEFF],
         params[P_CHI_N],
     )
-    order, zw, yw = _recombine(fitness, Z, Y, weights, mean, sigma)
+    zw, yw = _recombine(order, Z, Y, weights, mean, sigma)
     # eq. (43): ps <- (1 - cs) ps + sqrt(cs (2 - cs) mueff) B <z>_w
     fac = math.sqrt(cs * (2.0 - cs) * mueff)
     for i in range(n):
@@ -282,14 +254,12 @@ def tell_full(fitness, ZYX, mean, sigma, vecs, mats, generation, params, decompo
         for i in range(n):
             for j in range(i):
                 C[i, j] = C[j, i]
-    if decompose:
-        eigen_decompose(vecs, mats, 1.0 / params[P_FLOOR])
     fb, fm, fq = _fitness_stats(fitness, order)
     return sigma * _sigma_factor(ps_norm, cs, damps, chi_n), hsig, fb, fm, fq
 
 
 @njit(cache=True)
-def tell_diag(fitness, ZYX, mean, sigma, vecs, generation, params, shrink):
+def tell_diag(fitness, order, ZYX, mean, sigma, vecs, generation, params, shrink):
     """One separable CMA-ES update (Ros & Hansen 2008), O(lam n), in place.
 
     As :func:`tell_full` with ``C = diag(c)`` and ``vecs = [p_sigma, p_c, c,
@@ -313,7 +283,7 @@ def tell_diag(fitness, ZYX, mean, sigma, vecs, generation, params, shrink):
         params[P_MUEFF],
         params[P_CHI_N],
     )
-    order, zw, yw = _recombine(fitness, Z, Y, weights, mean, sigma)
+    zw, yw = _recombine(order, Z, Y, weights, mean, sigma)
     fac = math.sqrt(cs * (2.0 - cs) * mueff)
     for j in range(n):
         ps[j] = (1.0 - cs) * ps[j] + fac * zw[j]

@@ -39,7 +39,7 @@ import numpy as np
 
 from evostrat.kernels import cma as kcma
 from evostrat.kernels import rng
-from evostrat.kernels.cma_eigen import set_decomposition, symmetrize
+from evostrat.kernels.cma_eigen import eigen_decompose, set_decomposition, symmetrize
 from evostrat.strategies import cma_linalg
 from evostrat.strategies.base import Strategy
 from evostrat.strategies.bounds import BoundPenalty
@@ -223,6 +223,11 @@ class CMAES(Strategy):
         self._eigen_generation = 0
         self.lazy_gap = 1.0 / (self.c1 + self.cmu + 1e-23) / n / 10.0
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_R_buffer", None)  # scratch space, rebuilt on demand
+        return state
+
     # ------------------------------------------------------------- state views
     @property
     def weights(self) -> np.ndarray:
@@ -261,51 +266,74 @@ class CMAES(Strategy):
     # --------------------------------------------------------------- sampling
     def _sample(self, indices: np.ndarray) -> np.ndarray:
         cache = self._cache
-        if "ZYX" in cache:
-            X = cache["ZYX"][2][indices]
-        else:
-            ZYX, full = self._sample_rows(indices)
-            X = ZYX[2]
-            if full:  # the whole population: keep it for tell
+        ZYX = cache.get("ZYX")
+        if ZYX is None:
+            ZYX, whole = self._sample_rows(indices)
+            if whole:  # the whole population: keep it for tell
                 cache["ZYX"] = ZYX
-                X = X.copy() if self.dim <= kcma.BLAS_DIM else X[indices]
+            else:
+                X = ZYX[2]
+                return X if self._bounds is None else self._bounds.repair(X)
+        X = ZYX[2][indices]  # a copy: the cached population stays as it was
         return X if self._bounds is None else self._bounds.repair(X)
 
-    def _sample_rows(self, indices: np.ndarray) -> tuple:
-        if self.dim <= kcma.BLAS_DIM:
-            return kcma.sample_full(
-                self._key64, self.generation, indices, self.popsize, self._mats[2],
-                self.mean, self.sigma,
-            )  # fmt: skip
+    def _row(self, index: int) -> np.ndarray:
+        x = self._population()[2][index].copy()  # no resampling for the best row
+        return x if self._bounds is None else self._bounds.repair(x)
+
+    def _is_whole(self, indices: np.ndarray) -> bool:
+        lam = self.popsize
+        return indices is self._all_indices or (
+            indices.shape[0] == lam and bool(np.all(indices == self._all_indices))
+        )
+
+    def _sample_rows(self, indices: np.ndarray) -> tuple[np.ndarray, bool]:
+        """``([Z, Y, X], is_whole)``: rows ``indices`` (small n) or, for large n,
+        always the whole population (then ``is_whole`` is True)."""
+        n = self.dim
+        if n <= kcma.BLAS_DIM:
+            whole = self._is_whole(indices)
+            ZYX = np.empty((3, indices.shape[0], n))
+            ZYX[0] = rng.normal_rows(
+                self._key64, self.generation, indices, n, rng.STREAM_NORMAL
+            )
+            kcma.transform_full(ZYX, self._mats[2], self.mean, self.sigma)
+            return ZYX, whole
         # large n: always the whole population, Y = Z (B D)^T by one BLAS product
         # (rows of differently shaped products need not be bit-identical)
-        lam, n = self.popsize, self.dim
-        ZYX = np.empty((3, lam, n))
+        ZYX = np.empty((3, self.popsize, n))
         ZYX[0] = rng.normal_rows(
-            self._key64, self.generation, np.arange(lam), n, rng.STREAM_NORMAL
+            self._key64, self.generation, self._all_indices, n, rng.STREAM_NORMAL
         )
         np.dot(ZYX[0], self._mats[2], out=ZYX[1])
         np.multiply(ZYX[1], self.sigma, out=ZYX[2])
         ZYX[2] += self.mean
         return ZYX, True
 
-    def _rank_mu_matrix(self, fitness: np.ndarray, ZYX: np.ndarray) -> np.ndarray:
-        """``c_mu sum_i w_i^o y_i:lam y_i:lam^T`` (tutorial eq. (46)-(47)) by BLAS."""
-        order = np.argsort(fitness, kind="stable")
-        Z, Y = ZYX[0][order], ZYX[1][order]
+    def _rank_mu_matrix(self, order: np.ndarray, ZYX: np.ndarray) -> np.ndarray:
+        """``c_mu sum_i w_i^o y_i:lam y_i:lam^T`` (tutorial eqs. (46)-(47)) by BLAS.
+
+        Written into a kept ``n x n`` buffer (a fresh one per generation costs page
+        faults at n = 1000); only its upper triangle is read by the tell kernel.
+        """
         w = self.weights.copy()
+        Y = ZYX[1][order]
         neg = w < 0
         if neg.any():  # w_i^o = w_i n / |z_i|^2 (pycma: |C^{-1/2} y| = |z|)
-            w[neg] *= (
-                self.dim / (np.sqrt(np.einsum("ij,ij->i", Z[neg], Z[neg])) + 1e-9) ** 2
-            )
-        return (Y.T * (self.cmu * w)) @ Y
+            Z = ZYX[0][order[neg]]
+            w[neg] *= self.dim / (np.sqrt(np.einsum("ij,ij->i", Z, Z)) + 1e-9) ** 2
+        w *= self.cmu
+        R = self.__dict__.get("_R_buffer")
+        if R is None:
+            R = self.__dict__["_R_buffer"] = np.empty((self.dim, self.dim))
+        return np.dot(Y.T * w, Y, out=R)
 
     def _population(self) -> np.ndarray:
         """This generation's ``[Z, Y, X]`` (from the cache, else regenerated)."""
-        if "ZYX" not in self._cache:
-            self._sample(np.arange(self.popsize, dtype=np.int64))
-        return self._cache["ZYX"]
+        ZYX = self._cache.get("ZYX")
+        if ZYX is None:
+            ZYX = self._cache["ZYX"] = self._sample_rows(self._all_indices)[0]
+        return ZYX
 
     def _penalized(self, fitness: np.ndarray, ZYX: np.ndarray) -> np.ndarray:
         if self._bounds is None:
@@ -319,15 +347,16 @@ class CMAES(Strategy):
     def _update(self, fitness: np.ndarray) -> None:
         ZYX = self._population()
         fitness = self._penalized(fitness, ZYX)
-        decompose = self.generation + 1 - self._eigen_generation >= self.lazy_gap
-        small = self.dim <= NUMBA_EIGH_DIM
-        R = self._rank_mu_matrix(fitness, ZYX) if self.dim > kcma.BLAS_DIM else _EMPTY
+        order = np.argsort(fitness, kind="stable")
+        R = self._rank_mu_matrix(order, ZYX) if self.dim > kcma.BLAS_DIM else _EMPTY
         self.sigma, self.hsig, fb, fm, fq = kcma.tell_full(
-            fitness, ZYX, self.mean, self.sigma, self._vecs, self._mats,
-            self.generation, self._params, decompose and small, R,
+            fitness, order, ZYX, self.mean, self.sigma, self._vecs, self._mats,
+            self.generation, self._params, R,
         )  # fmt: skip
-        if decompose:
-            if not small:  # NumPy's LAPACK, see NUMBA_EIGH_DIM
+        if self.generation + 1 - self._eigen_generation >= self.lazy_gap:
+            if self.dim <= NUMBA_EIGH_DIM:  # LAPACK from numba: no Python between
+                eigen_decompose(self._vecs, self._mats, MAX_CONDITION)
+            else:  # NumPy's LAPACK, one OpenBLAS thread up to n = 320
                 C = self._mats[0]
                 symmetrize(C)
                 ev, self._mats[1] = cma_linalg.eigh(C)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from evostrat.kernels import cma as kcma
+from evostrat.kernels import rng
 from evostrat.strategies.cmaes import CMAES
 
 #: a variance never drops below this fraction of its previous value in one update
@@ -71,17 +72,20 @@ class SepCMAES(CMAES):
     def B(self) -> np.ndarray:
         raise AttributeError("SepCMAES has no eigenvector matrix (C is diagonal)")
 
-    def _sample_rows(self, indices: np.ndarray) -> tuple:
-        return kcma.sample_diag(
-            self._key64, self.generation, indices, self.popsize, self._vecs[3],
-            self.mean, self.sigma,
-        )  # fmt: skip
+    def _sample_rows(self, indices: np.ndarray) -> tuple[np.ndarray, bool]:
+        ZYX = np.empty((3, indices.shape[0], self.dim))
+        ZYX[0] = rng.normal_rows(
+            self._key64, self.generation, indices, self.dim, rng.STREAM_NORMAL
+        )
+        kcma.transform_diag(ZYX, self._vecs[3], self.mean, self.sigma)
+        return ZYX, self._is_whole(indices)
 
     def _update(self, fitness: np.ndarray) -> None:
         ZYX = self._population()
         fitness = self._penalized(fitness, ZYX)
+        order = np.argsort(fitness, kind="stable")
         self.sigma, self.hsig, fb, fm, fq = kcma.tell_diag(
-            fitness, ZYX, self.mean, self.sigma, self._vecs, self.generation,
+            fitness, order, ZYX, self.mean, self.sigma, self._vecs, self.generation,
             self._params, VARIANCE_SHRINK,
         )  # fmt: skip
         self._record(fb, fm, fq)
