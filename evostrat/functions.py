@@ -58,6 +58,7 @@ from evostrat.kernels.functions import (
     _styblinski_tang_batch,
     _styblinski_tang_row,
 )
+from evostrat.validation import check_int
 
 __all__ = [
     "ALL",
@@ -81,6 +82,26 @@ __all__ = [
 
 _NO_MAX = 1 << 62
 
+#: ``DIMS[name]`` -> ``(min_dim, max_dim)``, ``max_dim`` None where unbounded. The
+#: one table of allowed dimensions: the functions and :data:`OPTIMA` check against it.
+DIMS: dict[str, tuple[int, int | None]] = {
+    "sphere": (1, None),
+    "ellipsoid": (1, None),
+    "rosenbrock": (2, None),
+    "rastrigin": (1, None),
+    "schaffer": (2, 2),
+    "schaffer_f6": (2, 2),
+    "ackley": (1, None),
+    "griewank": (1, None),
+    "styblinski_tang": (1, None),
+    "different_powers": (1, None),
+}
+
+
+def _limits(name: str) -> tuple[int, int]:
+    lo, hi = DIMS[name]
+    return lo, _NO_MAX if hi is None else hi
+
 
 def _dimension_error(name, shape, lo, hi):
     n = shape[-1]
@@ -94,8 +115,9 @@ def _dimension_error(name, shape, lo, hi):
     )
 
 
-def _make(name, row, batch, lo, hi, doc):
+def _make(name, row, batch, doc):
     """Build the public wrapper: coerce, check the shape, call the kernel."""
+    lo, hi = _limits(name)
     asarray = np.asarray
     f64 = np.float64
 
@@ -142,8 +164,6 @@ sphere = _make(
     "sphere",
     _sphere_row,
     _sphere_batch,
-    1,
-    _NO_MAX,
     """Sphere function ``f(x) = sum_i x_i^2``; minimum 0 at ``x = 0``, any ``n >= 1``.
 """
     + _SHAPES,
@@ -153,8 +173,6 @@ ellipsoid = _make(
     "ellipsoid",
     _ellipsoid_row,
     _ellipsoid_batch,
-    1,
-    _NO_MAX,
     """Ellipsoid with condition number 1e6.
 
     ``f(x) = sum_{i=0}^{n-1} 10^(6 i / (n - 1)) x_i^2`` (``x_0^2`` for ``n = 1``);
@@ -169,8 +187,6 @@ rosenbrock = _make(
     "rosenbrock",
     _rosenbrock_row,
     _rosenbrock_batch,
-    2,
-    _NO_MAX,
     """Rosenbrock function (the n-dimensional "banana" valley).
 
     ``f(x) = sum_{i=0}^{n-2} 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2``; minimum 0 at
@@ -185,8 +201,6 @@ rastrigin = _make(
     "rastrigin",
     _rastrigin_row,
     _rastrigin_batch,
-    1,
-    _NO_MAX,
     """Rastrigin function.
 
     ``f(x) = 10 n + sum_i (x_i^2 - 10 cos(2 pi x_i))``, computed as
@@ -200,8 +214,6 @@ schaffer = _make(
     "schaffer",
     _schaffer_row,
     _schaffer_batch,
-    2,
-    2,
     """Schaffer function N. 2 (two-dimensional only).
 
     ``f(x, y) = 0.5 + (sin^2(x^2 - y^2) - 0.5) / (1 + 0.001 (x^2 + y^2))^2``;
@@ -214,8 +226,6 @@ schaffer_f6 = _make(
     "schaffer_f6",
     _schaffer_f6_row,
     _schaffer_f6_batch,
-    2,
-    2,
     """Schaffer's F6 function (two-dimensional only).
 
     ``f(x, y) = 0.5 + (sin^2(sqrt(x^2 + y^2)) - 0.5) / (1 + 0.001 (x^2 + y^2))^2``;
@@ -230,8 +240,6 @@ ackley = _make(
     "ackley",
     _ackley_row,
     _ackley_batch,
-    1,
-    _NO_MAX,
     """Ackley function in n dimensions (a = 20, b = 0.2, c = 2 pi).
 
     ``f(x) = -20 exp(-0.2 sqrt(mean(x_i^2))) - exp(mean(cos(2 pi x_i))) + 20 + e``;
@@ -246,8 +254,6 @@ griewank = _make(
     "griewank",
     _griewank_row,
     _griewank_batch,
-    1,
-    _NO_MAX,
     """Griewank function.
 
     ``f(x) = 1 + sum_i x_i^2 / 4000 - prod_i cos(x_i / sqrt(i))`` (``i`` from 1);
@@ -261,8 +267,6 @@ styblinski_tang = _make(
     "styblinski_tang",
     _styblinski_tang_row,
     _styblinski_tang_batch,
-    1,
-    _NO_MAX,
     """Styblinski-Tang function, shifted so that its minimum value is 0.
 
     ``f(x) = sum_i (x_i^4 - 16 x_i^2 + 5 x_i) / 2 - n * (-39.16616570377142)``;
@@ -279,8 +283,6 @@ different_powers = _make(
     "different_powers",
     _different_powers_row,
     _different_powers_batch,
-    1,
-    _NO_MAX,
     """Sum of different powers.
 
     ``f(x) = sum_{i=0}^{n-1} |x_i|^(2 + 4 i / (n - 1))`` (``x_0^2`` for ``n = 1``);
@@ -294,55 +296,33 @@ different_powers = _make(
 # --------------------------------------------------------------------------- optima
 
 
-def _check_dim(name, n, lo, hi=_NO_MAX):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"{name}: the dimension must be an int, got {n!r}")
-    n = int(n)
-    if not lo <= n <= hi:
-        need = f"exactly {lo}" if lo == hi else f"at least {lo}"
-        raise ValueError(f"{name}: the dimension must be {need}, got {n}")
-    return n
+#: the minimizer's coordinates where they are not 0
+_MINIMIZER_COORDINATE = {"rosenbrock": 1.0, "styblinski_tang": _ST_XMIN}
 
 
-def _zeros_optimum(name, lo=1):
-    def optimum(n):
-        return np.zeros(_check_dim(name, n, lo))
+def _make_optimum(name: str):
+    """``OPTIMA[name]``: the minimizer in dimension ``n`` (default ``n`` where only
+    one dimension is allowed), after checking ``n`` against :data:`DIMS`."""
+    lo, hi = _limits(name)
+    coordinate = _MINIMIZER_COORDINATE.get(name, 0.0)
+
+    def optimum(n: int | None = lo if lo == hi else None) -> np.ndarray:
+        if n is None:
+            raise TypeError(f"{name}: give the dimension n, e.g. OPTIMA[{name!r}](10)")
+        n = check_int(f"{name}: the dimension", n)
+        if not lo <= n <= hi:
+            need = f"exactly {lo}" if lo == hi else f"at least {lo}"
+            raise ValueError(f"{name}: the dimension must be {need}, got {n}")
+        return np.full(n, coordinate)
 
     optimum.__qualname__ = optimum.__name__ = f"{name}_optimum"
     return optimum
 
 
-def _rosenbrock_optimum(n):
-    return np.ones(_check_dim("rosenbrock", n, 2))
-
-
-def _schaffer_optimum(n=2):
-    return np.zeros(_check_dim("schaffer", n, 2, 2))
-
-
-def _schaffer_f6_optimum(n=2):
-    return np.zeros(_check_dim("schaffer_f6", n, 2, 2))
-
-
-def _styblinski_tang_optimum(n):
-    return np.full(_check_dim("styblinski_tang", n, 1), _ST_XMIN)
-
-
 #: ``OPTIMA[name](n)`` -> a global minimizer (float64 array of length ``n``) of the
 #: function ``name``; its value there is 0. The Schaffer functions accept only
 #: ``n = 2`` (their default); ``rosenbrock`` needs ``n >= 2``.
-OPTIMA = {
-    "sphere": _zeros_optimum("sphere"),
-    "ellipsoid": _zeros_optimum("ellipsoid"),
-    "rosenbrock": _rosenbrock_optimum,
-    "rastrigin": _zeros_optimum("rastrigin"),
-    "schaffer": _schaffer_optimum,
-    "schaffer_f6": _schaffer_f6_optimum,
-    "ackley": _zeros_optimum("ackley"),
-    "griewank": _zeros_optimum("griewank"),
-    "styblinski_tang": _styblinski_tang_optimum,
-    "different_powers": _zeros_optimum("different_powers"),
-}
+OPTIMA = {name: _make_optimum(name) for name in DIMS}
 
 #: Names of all test functions, in a fixed order.
 ALL = tuple(OPTIMA)
@@ -360,9 +340,3 @@ FUNCTIONS = {
     "styblinski_tang": styblinski_tang,
     "different_powers": different_powers,
 }
-
-#: ``DIMS[name]`` -> ``(min_dim, max_dim)``, ``max_dim`` None where unbounded.
-DIMS = {name: (1, None) for name in ALL}
-DIMS["rosenbrock"] = (2, None)
-DIMS["schaffer"] = (2, 2)
-DIMS["schaffer_f6"] = (2, 2)
