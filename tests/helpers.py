@@ -75,6 +75,23 @@ def assert_clone_continues(
     assert_same_state(opt, clone, attrs)
 
 
+def assert_clone_mid_pair_continues(
+    opt, row: int, partner: int, f: Callable, generations: int
+) -> None:
+    """Ask row ``row`` alone (a mirrored strategy's pair cache now holds its noise)
+    and pickle: the clone gives the same ``partner`` and ``row``, and after
+    ``generations`` more generations both hold the same state and population."""
+    first = opt.ask([row])
+    clone = pickle.loads(pickle.dumps(opt))
+    assert np.array_equal(clone.ask([partner]), opt.ask([partner]))
+    assert np.array_equal(clone.ask([row]), first)
+    for o in (opt, clone):
+        for _ in range(generations):
+            o.tell(f(o.ask()))
+    assert_same_state(clone, opt, ("mean", "sigma", "learning_rate"))
+    assert clone.ask().tobytes() == opt.ask().tobytes()
+
+
 def assert_maximize_mirrors(
     make: Callable,
     reward: Callable[[np.ndarray, int], Sequence[float]],

@@ -13,8 +13,8 @@ from helpers import (
     EXTREME_FITNESS,
     HYPO,
     PLAIN_SGD,
+    assert_clone_mid_pair_continues,
     assert_maximize_mirrors,
-    assert_same_state,
     centered_ranks_min,
 )
 from hypothesis import given
@@ -192,15 +192,7 @@ def test_pickle_mid_pair_continues_bit_identically(options):
     opt = evostrat.OpenES(np.ones(300), 0.2, popsize=6, seed=8, **options)
     for _ in range(3):
         opt.tell(sphere(opt.ask()))
-    first = opt.ask([0])  # the pair cache now holds pair 0's noise
-    clone = pickle.loads(pickle.dumps(opt))
-    assert np.array_equal(clone.ask([1]), opt.ask([1]))
-    assert np.array_equal(clone.ask([0]), first)
-    for o in (opt, clone):
-        for _ in range(3):
-            o.tell(sphere(o.ask()))
-    assert_same_state(clone, opt, ("mean", "sigma", "learning_rate"))
-    assert clone.ask().tobytes() == opt.ask().tobytes()
+    assert_clone_mid_pair_continues(opt, 0, 1, sphere, 3)
 
 
 @HYPO

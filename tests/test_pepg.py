@@ -3,7 +3,6 @@ sampling), sigma adaptation, options, large-dim memory, robustness, pickling."""
 
 from __future__ import annotations
 
-import pickle
 import tracemalloc
 
 import numpy as np
@@ -12,8 +11,8 @@ from helpers import (
     EXTREME_FITNESS,
     HYPO,
     PLAIN_SGD,
+    assert_clone_mid_pair_continues,
     assert_maximize_mirrors,
-    assert_same_state,
     centered_ranks_min,
 )
 from hypothesis import given
@@ -206,14 +205,7 @@ def test_pickle_continues_bit_identically(options):
     )
     for _ in range(2):
         opt.tell(sphere(opt.ask()))
-    first = opt.ask([2])
-    clone = pickle.loads(pickle.dumps(opt))
-    assert np.array_equal(clone.ask([3]), opt.ask([3]))
-    assert np.array_equal(clone.ask([2]), first)
-    for o in (opt, clone):
-        for _ in range(2):
-            o.tell(sphere(o.ask()))
-    assert_same_state(clone, opt, ("mean", "sigma", "learning_rate"))
+    assert_clone_mid_pair_continues(opt, 2, 3, sphere, 2)
 
 
 @HYPO
