@@ -354,7 +354,25 @@ def test_bounds_subset_pickle_and_errors():
             CMAES(np.zeros(3), 1.0, bounds=bad)
 
 
-@pytest.mark.parametrize("n", [1, 3, 10, 60])
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 32])
+def test_ql_eigh_matches_lapack(n):
+    from evostrat.kernels.cma_eigen import ql_eigh
+
+    r = np.random.default_rng(n)
+    for cond in (0.0, 6.0, 14.0):
+        M = r.standard_normal((n, n))
+        C = M @ M.T + np.diag(np.logspace(0, cond, n))
+        ev, B, ok = ql_eigh(C)
+        ref = np.linalg.eigvalsh(C)
+        assert ok and np.all(np.diff(ev) >= 0)
+        np.testing.assert_allclose(ev, ref, rtol=0, atol=1e-14 * ref.max())
+        np.testing.assert_allclose(B.T @ B, np.eye(n), atol=1e-14)
+        np.testing.assert_allclose(B @ np.diag(ev) @ B.T, C, atol=1e-14 * ref.max())
+    ev, B, ok = ql_eigh(np.eye(n))  # already diagonal, repeated eigenvalues
+    assert ok and np.array_equal(ev, np.ones(n)) and np.array_equal(B, np.eye(n))
+
+
+@pytest.mark.parametrize("n", [1, 3, 10, 40])
 def test_eigen_decompose_floors_and_matches_lapack(n):
     from evostrat.kernels.cma_eigen import eigen_decompose, set_decomposition
 
@@ -363,7 +381,7 @@ def test_eigen_decompose_floors_and_matches_lapack(n):
     C = M @ M.T + np.diag(np.logspace(0, 6, n))
     vecs, mats = np.zeros((3, n)), np.zeros((3, n, n))
     mats[0] = C + 1e-9 * np.triu(M)  # not exactly symmetric: symmetrized first
-    eigen_decompose(vecs, mats, 1e16)
+    assert eigen_decompose(vecs, mats, 1e16)
     ref = np.linalg.eigvalsh(C)
     np.testing.assert_allclose(vecs[2], ref, rtol=0, atol=1e-8 * ref.max())
     B, BDT = mats[1], mats[2]
@@ -384,6 +402,16 @@ def test_eigen_decompose_floors_and_matches_lapack(n):
             mats[0], (Q * np.maximum(ev, floor)) @ Q.T, atol=1e-14
         )
         assert np.array_equal(mats[0], mats[0].T)
+
+
+def test_stable_order_equals_numpy_stable_argsort():
+    from evostrat.kernels.cma import stable_order
+
+    r = np.random.default_rng(5)
+    for lam in (1, 2, 3, 7, 16, 33, 100):
+        for f in (r.standard_normal(lam), r.integers(0, 3, lam).astype(float)):
+            f[r.random(lam) < 0.2] = np.inf
+            np.testing.assert_array_equal(stable_order(f), np.argsort(f, kind="stable"))
 
 
 def test_one_thread_eigh_equals_numpy():

@@ -97,11 +97,47 @@ def transform_diag(ZYX, std, mean, sigma):
 
 
 @njit(cache=True)
+def stable_order(fitness):
+    """Indices sorting ``fitness`` ascending, ties by index (bottom-up merge sort).
+
+    Equals ``np.argsort(fitness, kind="stable")`` for NaN-free input; written out
+    because numba's ``argsort`` takes a second to compile.
+    """
+    lam = fitness.shape[0]
+    order = np.arange(lam)
+    tmp = np.empty(lam, dtype=order.dtype)
+    width = 1
+    while width < lam:
+        for lo in range(0, lam, 2 * width):
+            mid = min(lo + width, lam)
+            hi = min(lo + 2 * width, lam)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                if fitness[order[j]] < fitness[order[i]]:
+                    tmp[k] = order[j]
+                    j += 1
+                else:
+                    tmp[k] = order[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                tmp[k] = order[i]
+                i += 1
+                k += 1
+            while j < hi:
+                tmp[k] = order[j]
+                j += 1
+                k += 1
+        order, tmp = tmp, order
+        width *= 2
+    return order
+
+
+@njit(cache=True)
 def _recombine(order, Z, Y, weights, mean, sigma):
     """Shared first step of a tell: ``<z>_w``, ``<y>_w`` and the new mean.
 
-    ``order`` ranks the individuals (best first; the caller's stable argsort, so ties
-    go by index). Returns ``(zw, yw)``; ``mean`` is updated in place (tutorial
+    ``order`` ranks the individuals (best first, ties by index). Returns ``(zw, yw)``; ``mean`` is updated in place (tutorial
     eq. (41)).
     """
     lam, n = Z.shape
@@ -175,11 +211,10 @@ def _fitness_stats(fitness, order):
 
 
 @njit(cache=True)
-def tell_full(fitness, order, ZYX, mean, sigma, vecs, mats, generation, params, R):
+def tell_full(fitness, ZYX, mean, sigma, vecs, mats, generation, params, R):
     """One CMA-ES update (tutorial eqs. (41)-(47)), in place; one compiled call.
 
-    ``order`` is the stable argsort of ``fitness`` (ranking in NumPy: numba's
-    argsort costs a second of compilation), ``ZYX = [Z, Y, X]`` of the generation,
+    ``ZYX = [Z, Y, X]`` of the generation,
     ``vecs = [p_sigma, p_c, eigenvalues]``, ``mats = [C, B, BDT]``, ``params`` as
     :data:`P_CS` ... then the weights. Updates ``mean``, the paths and ``C`` in
     place; the caller decomposes ``C`` when due
@@ -209,6 +244,7 @@ def tell_full(fitness, order, ZYX, mean, sigma, vecs, mats, generation, params, 
         params[P_MUEFF],
         params[P_CHI_N],
     )
+    order = stable_order(fitness)
     zw, yw = _recombine(order, Z, Y, weights, mean, sigma)
     # eq. (43): ps <- (1 - cs) ps + sqrt(cs (2 - cs) mueff) B <z>_w
     fac = math.sqrt(cs * (2.0 - cs) * mueff)
@@ -259,7 +295,7 @@ def tell_full(fitness, order, ZYX, mean, sigma, vecs, mats, generation, params, 
 
 
 @njit(cache=True)
-def tell_diag(fitness, order, ZYX, mean, sigma, vecs, generation, params, shrink):
+def tell_diag(fitness, ZYX, mean, sigma, vecs, generation, params, shrink):
     """One separable CMA-ES update (Ros & Hansen 2008), O(lam n), in place.
 
     As :func:`tell_full` with ``C = diag(c)`` and ``vecs = [p_sigma, p_c, c,
@@ -283,6 +319,7 @@ def tell_diag(fitness, order, ZYX, mean, sigma, vecs, generation, params, shrink
         params[P_MUEFF],
         params[P_CHI_N],
     )
+    order = stable_order(fitness)
     zw, yw = _recombine(order, Z, Y, weights, mean, sigma)
     fac = math.sqrt(cs * (2.0 - cs) * mueff)
     for j in range(n):

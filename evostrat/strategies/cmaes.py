@@ -53,9 +53,9 @@ ALIASES = {
 }
 #: eigenvalues of C are floored at max(eig) / MAX_CONDITION
 MAX_CONDITION = 1e16
-#: up to this dimension the eigendecomposition runs inside the fused tell kernel
-#: (numba's ``np.linalg.eigh``, no Python call in between); above it NumPy's
-#: ``eigh`` on one OpenBLAS thread up to n = 320 (:mod:`.cma_linalg`)
+#: up to this dimension C is decomposed by the Householder + QL kernel
+#: (:func:`evostrat.kernels.cma_eigen.ql_eigh`); above it by NumPy's ``eigh``, on one
+#: OpenBLAS thread up to n = 320 (:mod:`evostrat.strategies.cma_linalg`)
 NUMBA_EIGH_DIM = kcma.BLAS_DIM
 _EMPTY = np.zeros((0, 0))
 
@@ -274,7 +274,8 @@ class CMAES(Strategy):
             else:
                 X = ZYX[2]
                 return X if self._bounds is None else self._bounds.repair(X)
-        X = ZYX[2][indices]  # a copy: the cached population stays as it was
+        # a copy: the cached population stays as it was
+        X = ZYX[2].copy() if indices is self._all_indices else ZYX[2][indices]
         return X if self._bounds is None else self._bounds.repair(X)
 
     def _row(self, index: int) -> np.ndarray:
@@ -347,16 +348,16 @@ class CMAES(Strategy):
     def _update(self, fitness: np.ndarray) -> None:
         ZYX = self._population()
         fitness = self._penalized(fitness, ZYX)
-        order = np.argsort(fitness, kind="stable")
-        R = self._rank_mu_matrix(order, ZYX) if self.dim > kcma.BLAS_DIM else _EMPTY
+        R = _EMPTY
+        if self.dim > kcma.BLAS_DIM:
+            R = self._rank_mu_matrix(np.argsort(fitness, kind="stable"), ZYX)
         self.sigma, self.hsig, fb, fm, fq = kcma.tell_full(
-            fitness, order, ZYX, self.mean, self.sigma, self._vecs, self._mats,
+            fitness, ZYX, self.mean, self.sigma, self._vecs, self._mats,
             self.generation, self._params, R,
         )  # fmt: skip
         if self.generation + 1 - self._eigen_generation >= self.lazy_gap:
-            if self.dim <= NUMBA_EIGH_DIM:  # LAPACK from numba: no Python between
-                eigen_decompose(self._vecs, self._mats, MAX_CONDITION)
-            else:  # NumPy's LAPACK, one OpenBLAS thread up to n = 320
+            small = self.dim <= NUMBA_EIGH_DIM  # QL in numba, else LAPACK
+            if not (small and eigen_decompose(self._vecs, self._mats, MAX_CONDITION)):
                 C = self._mats[0]
                 symmetrize(C)
                 ev, self._mats[1] = cma_linalg.eigh(C)

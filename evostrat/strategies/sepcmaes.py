@@ -83,9 +83,8 @@ class SepCMAES(CMAES):
     def _update(self, fitness: np.ndarray) -> None:
         ZYX = self._population()
         fitness = self._penalized(fitness, ZYX)
-        order = np.argsort(fitness, kind="stable")
         self.sigma, self.hsig, fb, fm, fq = kcma.tell_diag(
-            fitness, order, ZYX, self.mean, self.sigma, self._vecs, self.generation,
+            fitness, ZYX, self.mean, self.sigma, self._vecs, self.generation,
             self._params, VARIANCE_SHRINK,
         )  # fmt: skip
         self._record(fb, fm, fq)
