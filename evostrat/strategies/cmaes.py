@@ -44,6 +44,7 @@ from evostrat.strategies import cma_linalg
 from evostrat.strategies.base import Strategy
 from evostrat.strategies.bounds import BoundPenalty
 from evostrat.strategies.cma_params import cma_parameters, recombination_weights
+from evostrat.strategies.cma_stop import CMAStopCriteria
 
 #: pycma option names accepted as aliases of evostrat's
 ALIASES = {
@@ -63,7 +64,7 @@ _EMPTY = np.zeros((0, 0))
 __all__ = ["CMAES", "cma_parameters", "recombination_weights"]
 
 
-class CMAES(Strategy):
+class CMAES(CMAStopCriteria, Strategy):
     r"""CMA-ES with pycma's defaults (Hansen, arXiv:1604.00772, 2016, Table 1 / App. A).
 
     Samples :math:`x_i = m + \sigma B D z_i`, :math:`z_i` from the counter-based
@@ -162,23 +163,6 @@ class CMAES(Strategy):
     # ------------------------------------------------------------------ setup
     def _default_popsize(self) -> int:
         return 4 + int(3 * math.log(self.dim))
-
-    def _check_cma_options(self) -> None:
-        o = self.options
-        for name in ("tolfunhist", "tolupsigma", "tolfacupx", "conditioncov"):
-            v = o[name]
-            if v is not None and (isinstance(v, bool) or not float(v) > 0):
-                raise ValueError(f"{name} must be a positive number or None, got {v!r}")
-        for name in ("tolstagnation", "tolflatfitness"):
-            v = o[name]
-            if v is not None and (isinstance(v, bool) or int(v) != v or v < 0):
-                raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
-        if o["tolstagnation"] is None:
-            # pycma evaluates its default with the unrounded default popsize
-            lam = float(self.popsize)
-            if self.popsize == 4 + int(3 * math.log(self.dim)):
-                lam = 4 + 3 * math.log(self.dim)
-            o["tolstagnation"] = int(100 + 100 * self.dim**1.5 / lam)
 
     def _learning_rates(self, p: dict[str, float]) -> tuple[float, float]:
         return p["c1"], p["cmu"]
@@ -365,93 +349,9 @@ class CMAES(Strategy):
             self._eigen_generation = self.generation + 1
         self._record(fb, fm, fq)
 
-    def _record(self, f_best: float, f_median: float, f_q75: float) -> None:
-        """Bookkeeping of tolstagnation and tolflatfitness (pycma's ``fit``)."""
-        if f_best < self._best_seen:
-            self._best_seen = f_best
-            self._best_evals = self.evals + self.popsize
-        if (self.generation + 1) % 5 == 0:  # pycma's countiter after this tell
-            self._histbest.insert(0, f_best)
-            self._histmedian.insert(0, f_median)
-            if len(self._histbest) > 20000:
-                self._histbest.pop()
-                self._histmedian.pop()
-        self._flat_generations = 0 if f_best < f_q75 else self._flat_generations + 1
-
     # ------------------------------------------------------------- stopping
     def _diag_cov(self) -> np.ndarray:
         return np.diag(self.cov)
 
     def _stds(self) -> np.ndarray:
         return self.sigma * np.sqrt(self._diag_cov())
-
-    def stop(self) -> dict[str, Any]:
-        """Stop criteria met now (see the class docstring); empty to go on."""
-        out = super().stop()
-        if "tolx" in out and not np.all(
-            self.sigma * np.abs(self.pc) < self.options["tolx"]
-        ):
-            del out["tolx"]  # pycma: sigma * pc must be small too
-        return out
-
-    def _axis_no_effect(self) -> bool:
-        i = self.generation % self.dim
-        step = 0.1 * self.sigma * math.sqrt(self.eigenvalues[i]) * self.B[:, i]
-        return bool(np.all(self.mean == self.mean + step))
-
-    def _condition(self) -> float:
-        ev = self.eigenvalues
-        return float(ev[-1] / ev[0])
-
-    def _stop_criteria(self) -> dict[str, Any]:
-        if self.generation == 0:
-            return {}
-        o = self.options
-        out: dict[str, Any] = {}
-        stds = self._stds()
-        if o["tolfunhist"] is not None:
-            hist = self._best_hist
-            if len(hist) > 9 and max(hist) - min(hist) < o["tolfunhist"]:
-                out["tolfunhist"] = o["tolfunhist"]
-        top = math.sqrt(float(np.max(self.eigenvalues)))
-        if (
-            o["tolupsigma"] is not None
-            and self.sigma / top > self.sigma0 * o["tolupsigma"]
-        ):
-            out["tolupsigma"] = o["tolupsigma"]
-        if o["tolfacupx"] is not None and np.any(stds > self.sigma0 * o["tolfacupx"]):
-            out["tolfacupx"] = o["tolfacupx"]
-        if o["conditioncov"] is not None and self._condition() > o["conditioncov"]:
-            out["conditioncov"] = o["conditioncov"]
-        if (
-            o["tolflatfitness"] is not None
-            and self._flat_generations > o["tolflatfitness"]
-        ):
-            out["tolflatfitness"] = o["tolflatfitness"]
-        if o["noeffectcoord"]:
-            idx = np.flatnonzero(self.mean == self.mean + 0.2 * stds)
-            if idx.size:
-                out["noeffectcoord"] = idx.tolist()
-        if o["noeffectaxis"] and self._axis_no_effect():
-            out["noeffectaxis"] = True
-        if o["tolstagnation"] and self._stagnated():
-            out["tolstagnation"] = o["tolstagnation"]
-        return out
-
-    def _stagnated(self) -> bool:
-        """pycma's tolstagnation test on the best / median histories."""
-        stag = self.options["tolstagnation"]
-        hb, hm = self._histbest, self._histmedian
-        n, g = self.dim, self.generation
-        length = max(stag / 5.0 / 2, len(hb) / 10.0)
-        if length > g:
-            return False
-        k = int(length)
-        return bool(
-            g > n * (5 + 100 / self.popsize)
-            and (self.evals - self._best_evals) / self.popsize > stag / 2
-            and len(hb) > 100
-            and 2 * k < len(hb)
-            and np.median(hm[:k]) >= np.median(hm[k : 2 * k])
-            and np.median(hb[:k]) >= np.median(hb[k : 2 * k])
-        )
