@@ -444,3 +444,34 @@ def test_blas_sampling_subsets_are_rows_of_the_population():
     fresh.tell(F.sphere(full))  # uses the cached population
     opt.tell(F.sphere(full))
     np.testing.assert_array_equal(fresh.mean, opt.mean)
+
+
+def test_large_n_pending_terms_equal_the_direct_update():
+    n = 200  # above BLAS_DIM: C is formed from the kept terms when decomposed
+    opt = CMAES(np.ones(n), 0.5, seed=4)
+    direct = pickle.loads(pickle.dumps(opt))
+    direct._U, direct._ucoef = np.empty((0, n)), np.zeros(0)  # update C every tell
+    gap = math.ceil(opt.lazy_gap)
+    assert gap > 2
+    for _ in range(gap):  # until the first decomposition (then B may differ)
+        X = opt.ask()
+        np.testing.assert_array_equal(direct.ask(), X)
+        opt.tell(F.ellipsoid(X))
+        direct.tell(F.ellipsoid(X))
+        assert (opt._pending > 0) == (opt.generation % gap != 0)
+        C = opt.cov
+        np.testing.assert_allclose(C, direct.cov, rtol=1e-9, atol=1e-13)
+        assert np.array_equal(C, C.T)
+        np.testing.assert_allclose(opt._diag_cov(), np.diag(C), rtol=1e-12)
+    np.testing.assert_allclose(
+        (opt.B * opt.eigenvalues) @ opt.B.T, opt.cov, rtol=0, atol=1e-12
+    )
+    # pickled with pending terms: continues bit-identically
+    opt.tell(F.ellipsoid(opt.ask()))
+    assert opt._pending
+    clone = pickle.loads(pickle.dumps(opt))
+    for o in (opt, clone):
+        for _ in range(5):
+            o.tell(F.ellipsoid(o.ask()))
+    np.testing.assert_array_equal(opt.cov, clone.cov)
+    np.testing.assert_array_equal(opt.ask(), clone.ask())

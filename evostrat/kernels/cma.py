@@ -238,23 +238,32 @@ def _matvec(A, x):
 
 
 @njit(cache=True)
-def tell_full(fitness, ZYX, mean, sigma, vecs, mats, generation, params, R):
+def tell_full(
+    fitness, ZYX, mean, sigma, vecs, mats, generation, params, U, ucoef, pending
+):
     """One CMA-ES update (tutorial eqs. (41)-(47)), in place; one compiled call.
 
     ``ZYX = [Z, Y, X]`` of the generation,
     ``vecs = [p_sigma, p_c, eigenvalues]``, ``mats = [C, B, BDT]``, ``params`` as
     :data:`P_CS` ... then the weights. Updates ``mean``, the paths and ``C`` in
-    place; the caller decomposes ``C`` when due
-    (:mod:`evostrat.kernels.cma_eigen`). ``B`` must hold the eigenvectors used to
-    sample ``Z``: then ``C^{-1/2} <y>_w = B <z>_w`` (the isotropic mean shift of
-    eq. (43)). ``R`` is the rank-mu matrix ``c_mu sum_i w_i^o y_i y_i^T`` when the
-    caller computed it (large n, with NumPy's BLAS), else an empty array: the
-    kernel then accumulates it itself.
+    place; the caller decomposes ``C`` when due (:mod:`evostrat.kernels.cma_eigen`).
+    ``B`` must hold the eigenvectors used to sample ``Z``: then
+    ``C^{-1/2} <y>_w = B <z>_w`` (the isotropic mean shift of eq. (43)).
+
+    With an empty ``U`` (small n), ``C = mats[0]`` is updated now (eqs. (46)-(47))
+    and ``vecs[3] = diag(C)``. Otherwise (large n) the update is kept as terms:
+    ``C = d C_0 + sum_r ucoef[r] U[r] U[r]^T`` over the first ``pending`` rows, ``d``
+    the product of the returned ``decay`` factors since ``C_0 = mats[0]`` was
+    formed; this generation multiplies the earlier ``ucoef`` by its ``decay`` and
+    appends ``p_c`` (``c_1``) and the ranked ``y`` (``c_mu w_k^o``), and
+    ``vecs[3]`` (``diag C``) is updated. Forming ``C`` once per eigendecomposition
+    (:func:`evostrat.kernels.cma_eigen.accumulate_cov`) saves the n x n memory
+    traffic of every other generation. ``U`` must have room for ``lam + 1`` rows.
 
     Returns
     -------
     tuple
-        ``(new_sigma, hsig, f_best, f_median, f_q75)``.
+        ``(new_sigma, hsig, f_best, f_median, f_q75, decay, pending)``.
     """
     Z = ZYX[0]
     Y = ZYX[1]
@@ -286,20 +295,8 @@ def tell_full(fitness, ZYX, mean, sigma, vecs, mats, generation, params, R):
         wsum += weights[k]
     decay = 1.0 - c1a - cmu * wsum
     coef = _active_coefficients(order, Z, weights, cmu, n)
-    if R.shape[0] == n:  # the rank-mu matrix, computed by the caller (BLAS)
-        tile = 64  # square tiles: the upper triangle is updated, then mirrored
-        for i0 in range(0, n, tile):
-            i1 = min(n, i0 + tile)
-            for j0 in range(i0, n, tile):
-                j1 = min(n, j0 + tile)
-                for i in range(i0, i1):
-                    a = c1 * pc[i]
-                    for j in range(max(i, j0), j1):
-                        C[i, j] = decay * C[i, j] + a * pc[j] + R[i, j]
-                for i in range(i0, i1):
-                    for j in range(max(i + 1, j0), j1):
-                        C[j, i] = C[i, j]
-    else:
+    diag = vecs[3]
+    if U.shape[0] == 0:  # small n: C updated now
         for i in range(n):
             for j in range(i, n):
                 C[i, j] = decay * C[i, j] + c1 * pc[i] * pc[j]
@@ -313,10 +310,30 @@ def tell_full(fitness, ZYX, mean, sigma, vecs, mats, generation, params, R):
                 for j in range(i, n):
                     C[i, j] += a * yr[j]
         for i in range(n):
+            diag[i] = C[i, i]
             for j in range(i):
                 C[i, j] = C[j, i]
+    else:  # large n: the terms are kept, C is formed when it is decomposed
+        for r in range(pending):
+            ucoef[r] *= decay
+        for j in range(n):
+            diag[j] = decay * diag[j] + c1 * pc[j] * pc[j]
+            U[pending, j] = pc[j]
+        ucoef[pending] = c1
+        pending += 1
+        for k in range(lam):
+            c = coef[k]
+            if c == 0.0:
+                continue
+            yr = Y[order[k]]
+            for j in range(n):
+                U[pending, j] = yr[j]
+                diag[j] += c * yr[j] * yr[j]
+            ucoef[pending] = c
+            pending += 1
     fb, fm, fq = _fitness_stats(fitness, order)
-    return sigma * _sigma_factor(ps_norm, cs, damps, chi_n), hsig, fb, fm, fq
+    new_sigma = sigma * _sigma_factor(ps_norm, cs, damps, chi_n)
+    return new_sigma, hsig, fb, fm, fq, decay, pending
 
 
 @njit(cache=True)

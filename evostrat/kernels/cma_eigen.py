@@ -33,6 +33,25 @@ def symmetrize(C):
 
 
 @njit(cache=True)
+def accumulate_cov(C, R, decay):
+    """``C <- decay C + R`` from the upper triangle of ``R``, mirrored: ``C`` stays
+    exactly symmetric (``R`` from a BLAS product need not be). Square tiles keep
+    both the row-wise and the column-wise side in cache."""
+    n = C.shape[0]
+    tile = 64
+    for i0 in range(0, n, tile):
+        i1 = min(n, i0 + tile)
+        for j0 in range(i0, n, tile):
+            j1 = min(n, j0 + tile)
+            for i in range(i0, i1):
+                for j in range(max(i, j0), j1):
+                    C[i, j] = decay * C[i, j] + R[i, j]
+            for i in range(i0, i1):
+                for j in range(max(i + 1, j0), j1):
+                    C[j, i] = C[i, j]
+
+
+@njit(cache=True)
 def set_decomposition(ev, vecs, mats, max_condition):
     """Store an eigendecomposition of ``C = mats[0]`` with pycma's safeguards.
 

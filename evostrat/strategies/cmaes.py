@@ -39,7 +39,12 @@ import numpy as np
 
 from evostrat.kernels import cma as kcma
 from evostrat.kernels import rng
-from evostrat.kernels.cma_eigen import eigen_decompose, set_decomposition, symmetrize
+from evostrat.kernels.cma_eigen import (
+    accumulate_cov,
+    eigen_decompose,
+    set_decomposition,
+    symmetrize,
+)
 from evostrat.strategies import cma_linalg
 from evostrat.strategies.base import Strategy
 from evostrat.strategies.bounds import BoundPenalty
@@ -58,7 +63,6 @@ MAX_CONDITION = 1e16
 #: (:func:`evostrat.kernels.cma_eigen.ql_eigh`); above it by NumPy's ``eigh``, on one
 #: OpenBLAS thread up to n = 320 (:mod:`evostrat.strategies.cma_linalg`)
 NUMBA_EIGH_DIM = kcma.BLAS_DIM
-_EMPTY = np.zeros((0, 0))
 
 
 __all__ = ["CMAES", "cma_parameters", "recombination_weights"]
@@ -200,17 +204,32 @@ class CMAES(CMAStopCriteria, Strategy):
 
     def _setup_cov(self) -> None:
         n = self.dim
-        self._vecs = np.zeros((3, n))  # p_sigma, p_c, eigenvalues of C
-        self._vecs[2] = 1.0
+        self._vecs = np.zeros((4, n))  # p_sigma, p_c, eigenvalues of C, diag(C)
+        self._vecs[2:] = 1.0
         self._mats = np.empty((3, n, n))  # C, B, (B D)^T
         self._mats[:] = np.eye(n)
         self._eigen_generation = 0
         self.lazy_gap = 1.0 / (self.c1 + self.cmu + 1e-23) / n / 10.0
+        # large n: C = _cov_decay * mats[0] + sum_r _ucoef[r] _U[r] _U[r]^T over the
+        # first _pending rows (see kcma.tell_full), formed when decomposed
+        rows = 0 if n <= kcma.BLAS_DIM else self.popsize + 1
+        capacity = rows * (math.ceil(self.lazy_gap) + 1)
+        self._U, self._ucoef = np.empty((capacity, n)), np.zeros(capacity)
+        self._pending, self._cov_decay = 0, 1.0
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state.pop("_R_buffer", None)  # scratch space, rebuilt on demand
+        if "_U" in state:  # only the pending rows; the rest is scratch
+            state["_U"] = self._U[: self._pending].copy()
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "_U" in state:
+            U = state["_U"]
+            state["_U"] = np.empty((state["_ucoef"].shape[0], U.shape[1]))
+            state["_U"][: U.shape[0]] = U
+        self.__dict__.update(state)
 
     # ------------------------------------------------------------- state views
     @property
@@ -235,8 +254,15 @@ class CMAES(CMAStopCriteria, Strategy):
 
     @property
     def cov(self) -> np.ndarray:
-        """Covariance matrix ``C``; the distribution's covariance is sigma**2 C."""
-        return self._mats[0]
+        """Covariance matrix ``C``; the distribution's covariance is sigma**2 C.
+
+        Above n = 48 a new array when update terms are pending (``C`` is formed
+        once per eigendecomposition), else the state itself."""
+        if not self._pending:
+            return self._mats[0]
+        C = self._mats[0].copy()
+        accumulate_cov(C, self._pending_terms(), self._cov_decay)
+        return C
 
     @property
     def B(self) -> np.ndarray:
@@ -295,23 +321,19 @@ class CMAES(CMAStopCriteria, Strategy):
         ZYX[2] += self.mean
         return ZYX, True
 
-    def _rank_mu_matrix(self, order: np.ndarray, ZYX: np.ndarray) -> np.ndarray:
-        """``c_mu sum_i w_i^o y_i:lam y_i:lam^T`` (tutorial eqs. (46)-(47)) by BLAS.
-
-        Written into a kept ``n x n`` buffer (a fresh one per generation costs page
-        faults at n = 1000); only its upper triangle is read by the tell kernel.
-        """
-        w = self.weights.copy()
-        Y = ZYX[1][order]
-        neg = w < 0
-        if neg.any():  # w_i^o = w_i n / |z_i|^2 (pycma: |C^{-1/2} y| = |z|)
-            Z = ZYX[0][order[neg]]
-            w[neg] *= self.dim / (np.sqrt(np.einsum("ij,ij->i", Z, Z)) + 1e-9) ** 2
-        w *= self.cmu
+    def _pending_terms(self) -> np.ndarray:
+        """``sum_r ucoef[r] U[r] U[r]^T`` over the pending rows (one BLAS product)."""
+        U = self._U[: self._pending]
         R = self.__dict__.get("_R_buffer")
         if R is None:
             R = self.__dict__["_R_buffer"] = np.empty((self.dim, self.dim))
-        return np.dot(Y.T * w, Y, out=R)
+        return np.dot(U.T * self._ucoef[: self._pending], U, out=R)
+
+    def _form_cov(self) -> None:
+        """Add the pending terms to ``C = mats[0]`` (large n)."""
+        if self._pending:
+            accumulate_cov(self._mats[0], self._pending_terms(), self._cov_decay)
+            self._pending, self._cov_decay = 0, 1.0
 
     def _population(self) -> np.ndarray:
         """This generation's ``[Z, Y, X]`` (from the cache, else regenerated)."""
@@ -332,26 +354,30 @@ class CMAES(CMAStopCriteria, Strategy):
     def _update(self, fitness: np.ndarray) -> None:
         ZYX = self._population()
         fitness = self._penalized(fitness, ZYX)
-        R = _EMPTY
-        if self.dim > kcma.BLAS_DIM:
-            R = self._rank_mu_matrix(np.argsort(fitness, kind="stable"), ZYX)
-        self.sigma, self.hsig, fb, fm, fq = kcma.tell_full(
+        if self._pending + self.popsize + 1 > self._U.shape[0]:
+            self._form_cov()  # not reached on the lazy schedule; a safeguard
+        out = kcma.tell_full(
             fitness, ZYX, self.mean, self.sigma, self._vecs, self._mats,
-            self.generation, self._params, R,
+            self.generation, self._params, self._U, self._ucoef, self._pending,
         )  # fmt: skip
+        self.sigma, self.hsig, fb, fm, fq, decay, self._pending = out
+        if self._U.shape[0]:
+            self._cov_decay *= decay
         if self.generation + 1 - self._eigen_generation >= self.lazy_gap:
             small = self.dim <= NUMBA_EIGH_DIM  # QL in numba, else LAPACK
             if not (small and eigen_decompose(self._vecs, self._mats, MAX_CONDITION)):
+                self._form_cov()
                 C = self._mats[0]
                 symmetrize(C)
                 ev, self._mats[1] = cma_linalg.eigh(C)
                 set_decomposition(ev, self._vecs, self._mats, MAX_CONDITION)
+            self._vecs[3] = np.diagonal(self._mats[0])  # C may have been rebuilt
             self._eigen_generation = self.generation + 1
         self._record(fb, fm, fq)
 
     # ------------------------------------------------------------- stopping
     def _diag_cov(self) -> np.ndarray:
-        return np.diag(self.cov)
+        return self._vecs[3]
 
     def _stds(self) -> np.ndarray:
         return self.sigma * np.sqrt(self._diag_cov())
