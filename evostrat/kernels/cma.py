@@ -25,6 +25,8 @@ import math
 import numpy as np
 from numba import njit
 
+from evostrat.kernels.rng import STREAM_NORMAL, normal_rows
+
 #: above this dimension sampling and the rank-mu matrix use NumPy's BLAS, called
 #: from Python (``np.dot`` inside numba would call SciPy's OpenBLAS: a second thread
 #: pool, which thrashes a small machine next to NumPy's)
@@ -34,6 +36,20 @@ BLAS_DIM = 48
 #: ``lam`` recombination weights (few arguments make a cheap compiled call)
 P_CS, P_DAMPS, P_CC, P_C1, P_CMU, P_MUEFF, P_CHI_N, P_FLOOR = range(8)
 N_PARAMS = 8
+
+
+@njit(cache=True)
+def sample_full(key, generation, indices, BDT, mean, sigma):
+    """``[Z, Y, X]`` of rows ``indices``: ``Z`` from the counter-based streams
+    (:func:`evostrat.kernels.rng.normal_rows`), then :func:`transform_full`."""
+    Z = normal_rows(key, generation, indices, mean.shape[0], STREAM_NORMAL)
+    lam, n = Z.shape
+    ZYX = np.empty((3, lam, n))
+    for i in range(lam):
+        for j in range(n):
+            ZYX[0, i, j] = Z[i, j]
+    transform_full(ZYX, BDT, mean, sigma)
+    return ZYX
 
 
 @njit(cache=True)

@@ -58,8 +58,9 @@ def set_decomposition(ev, vecs, mats, max_condition):
     The eigenvectors must already be in ``mats[1]`` (columns), ``ev`` holds the
     eigenvalues (ascending; modified). Eigenvalues below ``max(eig) / max_condition``
     (including non-positive ones from rounding) are raised to that floor and ``C``
-    is then rebuilt from the floored spectrum; ``vecs[2]`` and
-    ``mats[2] = (B diag(sqrt(ev)))^T`` are written in place.
+    is then rebuilt from the floored spectrum; ``vecs[2]``,
+    ``mats[2] = (B diag(sqrt(ev)))^T`` and, if present, ``vecs[3] = diag(C)`` are
+    written in place.
     """
     n = ev.shape[0]
     C = mats[0]
@@ -88,6 +89,9 @@ def set_decomposition(ev, vecs, mats, max_condition):
                 for j in range(n):
                     C[i, j] += a * BDT[k, j]
         symmetrize(C)
+    if vecs.shape[0] > 3:  # CMAES keeps diag(C) in vecs[3]
+        for i in range(n):
+            vecs[3, i] = C[i, i]
 
 
 @njit(cache=True)

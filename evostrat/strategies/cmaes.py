@@ -43,7 +43,6 @@ from evostrat.kernels.cma_eigen import (
     accumulate_cov,
     eigen_decompose,
     set_decomposition,
-    symmetrize,
 )
 from evostrat.strategies import cma_linalg
 from evostrat.strategies.base import Strategy
@@ -303,13 +302,11 @@ class CMAES(CMAStopCriteria, Strategy):
         always the whole population (then ``is_whole`` is True)."""
         n = self.dim
         if n <= kcma.BLAS_DIM:
-            whole = self._is_whole(indices)
-            ZYX = np.empty((3, indices.shape[0], n))
-            ZYX[0] = rng.normal_rows(
-                self._key64, self.generation, indices, n, rng.STREAM_NORMAL
-            )
-            kcma.transform_full(ZYX, self._mats[2], self.mean, self.sigma)
-            return ZYX, whole
+            ZYX = kcma.sample_full(
+                self._key64, self.generation, indices, self._mats[2], self.mean,
+                self.sigma,
+            )  # fmt: skip
+            return ZYX, self._is_whole(indices)
         # large n: always the whole population, Y = Z (B D)^T by one BLAS product
         # (rows of differently shaped products need not be bit-identical)
         ZYX = np.empty((3, self.popsize, n))
@@ -354,24 +351,22 @@ class CMAES(CMAStopCriteria, Strategy):
     def _update(self, fitness: np.ndarray) -> None:
         ZYX = self._population()
         fitness = self._penalized(fitness, ZYX)
-        if self._pending + self.popsize + 1 > self._U.shape[0]:
+        lowrank = self._U.shape[0] > 0
+        if lowrank and self._pending + self.popsize + 1 > self._U.shape[0]:
             self._form_cov()  # not reached on the lazy schedule; a safeguard
         out = kcma.tell_full(
             fitness, ZYX, self.mean, self.sigma, self._vecs, self._mats,
             self.generation, self._params, self._U, self._ucoef, self._pending,
         )  # fmt: skip
         self.sigma, self.hsig, fb, fm, fq, decay, self._pending = out
-        if self._U.shape[0]:
+        if lowrank:
             self._cov_decay *= decay
         if self.generation + 1 - self._eigen_generation >= self.lazy_gap:
             small = self.dim <= NUMBA_EIGH_DIM  # QL in numba, else LAPACK
             if not (small and eigen_decompose(self._vecs, self._mats, MAX_CONDITION)):
-                self._form_cov()
-                C = self._mats[0]
-                symmetrize(C)
-                ev, self._mats[1] = cma_linalg.eigh(C)
+                self._form_cov()  # C is exactly symmetric (mirrored updates)
+                ev, self._mats[1] = cma_linalg.eigh(self._mats[0])
                 set_decomposition(ev, self._vecs, self._mats, MAX_CONDITION)
-            self._vecs[3] = np.diagonal(self._mats[0])  # C may have been rebuilt
             self._eigen_generation = self.generation + 1
         self._record(fb, fm, fq)
 
