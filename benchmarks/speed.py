@@ -8,7 +8,9 @@ generation, the same for every library), so the time is the optimizer's: ask, te
 and the lazy eigendecompositions, averaged over many generations. The three
 libraries run interleaved in ``--rounds`` chunks per dimension so that machine load
 affects them alike. Prints microseconds per generation and the ratios
-evostrat / pycma, evostrat / cmaes and evostrat / (the faster of the two).
+evostrat / pycma, evostrat / cmaes and evostrat / (the faster of the two), and the
+load average before and after (other processes on the machine skew the figures:
+pycma's and our multi-threaded LAPACK calls suffer most).
 
 References: pycma (``cma.CMAEvolutionStrategy``; separable: option
 ``CMA_diagonal=True``), cmaes (``cmaes.CMA``; separable: ``cmaes.SepCMA``).
@@ -17,6 +19,7 @@ References: pycma (``cma.CMAEvolutionStrategy``; separable: option
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 
@@ -112,6 +115,8 @@ def main() -> None:
         f"{'variant':8s} {'n':>6s} {'evostrat':>10s} {'pycma':>10s} {'cmaes':>10s}"
         f" {'/pycma':>7s} {'/cmaes':>7s} {'/faster':>8s}   (us/generation)"
     )
+    load = "load average (1, 5, 15 min) {:.2f} {:.2f} {:.2f}"
+    print(load.format(*os.getloadavg()), "at the start")
     print(head)
     cases = [(d, False) for d in args.dims] + [(d, True) for d in args.sep_dims]
     for dim, sep in cases:
@@ -125,6 +130,7 @@ def main() -> None:
             f" {e / p:7.3f} {e / c:7.3f} {e / min(p, c):8.3f}",
             flush=True,
         )
+    print(load.format(*os.getloadavg()), "at the end")
 
 
 if __name__ == "__main__":
