@@ -123,3 +123,17 @@ def test_maximize_and_pickle_bit_identical():
     assert b.sigma == c.sigma
     np.testing.assert_array_equal(c.ask([3, 0]), b.ask()[[3, 0]])
     np.testing.assert_allclose(b._stds(), b.sigma * np.sqrt(b.cov_diag))
+
+
+def test_large_n_subsets_are_rows_of_the_population():
+    opt = SepCMAES(np.ones(300), 0.5, seed=3)
+    for _ in range(3):
+        opt.tell(np.sum(opt.ask() ** 2, axis=1))
+    full = opt.ask()
+    fresh = pickle.loads(pickle.dumps(opt))
+    perm = np.arange(opt.popsize)[::-1]
+    np.testing.assert_array_equal(fresh.ask(perm), full[perm])
+    np.testing.assert_array_equal(fresh.ask([4, 4, 0]), full[[4, 4, 0]])
+    fresh.tell(np.arange(opt.popsize, dtype=float))
+    opt.tell(np.arange(opt.popsize, dtype=float))
+    np.testing.assert_array_equal(fresh.mean, opt.mean)

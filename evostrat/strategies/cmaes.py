@@ -274,39 +274,39 @@ class CMAES(CMAStopCriteria, Strategy):
 
     # --------------------------------------------------------------- sampling
     def _sample(self, indices: np.ndarray) -> np.ndarray:
-        cache = self._cache
-        ZYX = cache.get("ZYX")
+        ZYX = self._cache.get("ZYX")
+        everyone = self._all_indices
         if ZYX is None:
-            ZYX, whole = self._sample_rows(indices)
+            whole = indices is everyone or (
+                indices.shape[0] == everyone.shape[0]
+                and bool(np.all(indices == everyone))
+            )
+            ZYX = self._sample_rows(indices, whole)
             if whole:  # the whole population: keep it for tell
-                cache["ZYX"] = ZYX
-            else:
-                X = ZYX[2]
-                return X if self._bounds is None else self._bounds.repair(X)
+                self._cache["ZYX"] = ZYX
+            elif self._samples_rows():  # just these rows, a new array
+                return ZYX[2] if self._bounds is None else self._bounds.repair(ZYX[2])
         # a copy: the cached population stays as it was
-        X = ZYX[2].copy() if indices is self._all_indices else ZYX[2][indices]
+        X = ZYX[2].copy() if indices is everyone else ZYX[2][indices]
         return X if self._bounds is None else self._bounds.repair(X)
 
     def _row(self, index: int) -> np.ndarray:
         x = self._population()[2][index].copy()  # no resampling for the best row
         return x if self._bounds is None else self._bounds.repair(x)
 
-    def _is_whole(self, indices: np.ndarray) -> bool:
-        lam = self.popsize
-        return indices is self._all_indices or (
-            indices.shape[0] == lam and bool(np.all(indices == self._all_indices))
-        )
+    def _samples_rows(self) -> bool:
+        """Whether :meth:`_sample_rows` makes just the rows asked for."""
+        return self.dim <= kcma.BLAS_DIM
 
-    def _sample_rows(self, indices: np.ndarray) -> tuple[np.ndarray, bool]:
-        """``([Z, Y, X], is_whole)``: rows ``indices`` (small n) or, for large n,
-        always the whole population (then ``is_whole`` is True)."""
+    def _sample_rows(self, indices: np.ndarray, whole: bool) -> np.ndarray:
+        """``[Z, Y, X]`` of rows ``indices`` (small n) or, for large n, always of
+        the whole population (``whole``: whether ``indices`` is everyone)."""
         n = self.dim
         if n <= kcma.BLAS_DIM:
-            ZYX = kcma.sample_full(
+            return kcma.sample_full(
                 self._key64, self.generation, indices, self._mats[2], self.mean,
                 self.sigma,
             )  # fmt: skip
-            return ZYX, self._is_whole(indices)
         # large n: always the whole population, Y = Z (B D)^T by one BLAS product
         # (rows of differently shaped products need not be bit-identical)
         ZYX = np.empty((3, self.popsize, n))
@@ -316,7 +316,7 @@ class CMAES(CMAStopCriteria, Strategy):
         np.dot(ZYX[0], self._mats[2], out=ZYX[1])
         np.multiply(ZYX[1], self.sigma, out=ZYX[2])
         ZYX[2] += self.mean
-        return ZYX, True
+        return ZYX
 
     def _pending_terms(self) -> np.ndarray:
         """``sum_r ucoef[r] U[r] U[r]^T`` over the pending rows (one BLAS product)."""
@@ -336,7 +336,7 @@ class CMAES(CMAStopCriteria, Strategy):
         """This generation's ``[Z, Y, X]`` (from the cache, else regenerated)."""
         ZYX = self._cache.get("ZYX")
         if ZYX is None:
-            ZYX = self._cache["ZYX"] = self._sample_rows(self._all_indices)[0]
+            ZYX = self._cache["ZYX"] = self._sample_rows(self._all_indices, True)
         return ZYX
 
     def _penalized(self, fitness: np.ndarray, ZYX: np.ndarray) -> np.ndarray:

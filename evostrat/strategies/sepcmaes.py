@@ -72,13 +72,16 @@ class SepCMAES(CMAES):
     def B(self) -> np.ndarray:
         raise AttributeError("SepCMAES has no eigenvector matrix (C is diagonal)")
 
-    def _sample_rows(self, indices: np.ndarray) -> tuple[np.ndarray, bool]:
+    def _samples_rows(self) -> bool:
+        return True
+
+    def _sample_rows(self, indices: np.ndarray, whole: bool) -> np.ndarray:
         ZYX = np.empty((3, indices.shape[0], self.dim))
         ZYX[0] = rng.normal_rows(
             self._key64, self.generation, indices, self.dim, rng.STREAM_NORMAL
         )
         kcma.transform_diag(ZYX, self._vecs[3], self.mean, self.sigma)
-        return ZYX, self._is_whole(indices)
+        return ZYX
 
     def _update(self, fitness: np.ndarray) -> None:
         ZYX = self._population()
