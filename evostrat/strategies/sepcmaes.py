@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evostrat.kernels import cma as kcma
-from evostrat.kernels import rng
+from evostrat.kernels import cma_sep, rng
 from evostrat.strategies.cmaes import CMAES
 
 #: a variance never drops below this fraction of its previous value in one update
@@ -80,13 +79,13 @@ class SepCMAES(CMAES):
         ZYX[0] = rng.normal_rows(
             self._key64, self.generation, indices, self.dim, rng.STREAM_NORMAL
         )
-        kcma.transform_diag(ZYX, self._vecs[3], self.mean, self.sigma)
+        cma_sep.transform_diag(ZYX, self._vecs[3], self.mean, self.sigma)
         return ZYX
 
     def _update(self, fitness: np.ndarray) -> None:
         ZYX = self._population()
         fitness = self._penalized(fitness, ZYX)
-        self.sigma, self.hsig, fb, fm, fq = kcma.tell_diag(
+        self.sigma, self.hsig, fb, fm, fq = cma_sep.tell_diag(
             fitness, ZYX, self.mean, self.sigma, self._vecs, self.generation,
             self._params, VARIANCE_SHRINK,
         )  # fmt: skip
