@@ -134,3 +134,22 @@ def test_large_n_pending_terms_equal_the_direct_update():
             o.tell(F.ellipsoid(o.ask()))
     np.testing.assert_array_equal(opt.cov, clone.cov)
     np.testing.assert_array_equal(opt.ask(), clone.ask())
+
+
+def test_pending_terms_are_formed_when_the_buffer_is_full():
+    n = 60  # lazy gap < 1: room for the terms of two generations
+    opt = CMAES(np.ones(n), 0.5, seed=8)
+    direct = pickle.loads(pickle.dumps(opt))
+    direct._U, direct._ucoef = np.empty((0, n)), np.zeros(0)
+    for o in (opt, direct):
+        o.lazy_gap = math.inf  # never decomposed: both sample with B = I
+    assert opt._U.shape[0] == 2 * (opt.popsize + 1)
+    for g in range(9):
+        X = opt.ask()
+        np.testing.assert_array_equal(direct.ask(), X)
+        opt.tell(F.rosenbrock(X))
+        direct.tell(F.rosenbrock(X))
+        assert opt._pending == (g % 2 + 1) * (opt.popsize + 1)
+        np.testing.assert_allclose(opt.cov, direct.cov, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(opt._diag_cov(), np.diag(direct.cov), rtol=1e-12)
+        assert opt.sigma == pytest.approx(direct.sigma, rel=1e-12)
