@@ -268,7 +268,19 @@ class Strategy:
 
     # ------------------------------------------------------------- stopping
     def stop(self) -> dict[str, Any]:
-        """The stop criteria met now, ``{option name: value}``; empty to go on."""
+        """The stop criteria met now, ``{option name: value}``; empty to go on.
+
+        The answer only changes with ``tell`` or the options, so it is computed once
+        per generation (``while not opt.stop()`` costs a dict copy).
+        """
+        key = tuple(map(id, self.options.values()))
+        cached = self._cache.get("stop")
+        if cached is None or cached[0] != key:
+            cached = (key, self._stop_now())
+            self._cache["stop"] = cached
+        return dict(cached[1])
+
+    def _stop_now(self) -> dict[str, Any]:
         o = self.options
         out: dict[str, Any] = {}
         if o["max_generations"] is not None and self.generation >= o["max_generations"]:
