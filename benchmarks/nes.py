@@ -9,7 +9,9 @@ per strategy, the median number of evaluations to reach the target over the
 successful seeds and the number of successes, or the median best value reached
 when no seed succeeded; the ``/cma`` column is the ratio of the median
 evaluations to pycma's (``cma.CMAEvolutionStrategy`` with its defaults, run in the
-same process on the same starting points).
+same process on the same starting points). The ``cmaes.XNES`` column is an
+independent implementation of the same algorithm and defaults (CyberAgent's
+``cmaes`` package), the reference XNES is checked against.
 
 ``--large`` instead measures one SNES ``tell`` at ``n = 1e6``, ``popsize = 256``:
 its time against the time of regenerating the same 256 normal rows (the least work a
@@ -97,12 +99,35 @@ def run_cma(fname, dim, seed, target, max_evals):
     return (es.result.evaluations if fbest < target else None), fbest
 
 
+def run_cmaes_xnes(fname, dim, seed, target, max_evals):
+    """(evaluations to reach target or None, best value) of one run of the
+    CyberAgent ``cmaes.XNES`` (the same paper's defaults, an independent code)."""
+    from cmaes import XNES as ReferenceXNES
+
+    f = FUNCTIONS[fname]
+    x0 = np.random.default_rng(seed).uniform(-1.0, 1.0, dim)
+    opt = ReferenceXNES(mean=x0, sigma=1.0, seed=seed)
+    evals, fbest = 0, math.inf
+    while evals < max_evals:
+        X = np.array([opt.ask() for _ in range(opt.population_size)])
+        values = f(X)
+        evals += len(X)
+        fbest = min(fbest, float(np.min(values)))
+        if fbest < target:  # counted at the end of the generation, as for evostrat
+            return evals, fbest
+        opt.tell(list(zip(X, values.tolist(), strict=True)))
+    return None, fbest
+
+
+REFERENCES = {"cma": run_cma, "cmaes.XNES": run_cmaes_xnes}
+
+
 def run_job(job):
     """``(job, (evals or None, best f))``, or ``(job, error message)`` if it failed."""
     name, fname, dim, seed, target, max_evals = job
     try:
-        if name == "cma":
-            return job, run_cma(fname, dim, seed, target, max_evals)
+        if name in REFERENCES:
+            return job, REFERENCES[name](fname, dim, seed, target, max_evals)
         return job, run_evostrat(name, fname, dim, seed, target, max_evals)
     except Exception as exc:  # another strategy's bug must not stop the table
         return job, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
@@ -117,9 +142,10 @@ def summarize(results):
 
 def quality(args) -> None:
     present = available()
-    names = [n for n, (key, _, _) in CANDIDATES.items() if key in present] + ["cma"]
+    names = [n for n, (key, _, _) in CANDIDATES.items() if key in present]
+    names += list(REFERENCES)
     if args.strategies:
-        names = [n for n in names if n in args.strategies or n == "cma"]
+        names = [n for n in names if n in args.strategies or n in REFERENCES]
     jobs = [
         (name, fname, dim, seed, args.target, args.max_evals)
         for fname in FUNCTIONS
