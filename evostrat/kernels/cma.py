@@ -336,3 +336,18 @@ def tell_full(
     fb, fm, fq = _fitness_stats(fitness, order)
     new_sigma = sigma * _sigma_factor(ps_norm, cs, damps, chi_n)
     return new_sigma, hsig, fb, fm, fq, decay, pending
+
+
+@njit(cache=True)
+def count_no_effect(mean, direction, scale):
+    """How many ``j`` have ``mean[j] + scale * direction[j] == mean[j]``.
+
+    pycma's ``noeffectcoord`` (direction = the standard deviations, scale 0.2) and
+    ``noeffectaxis`` (direction = a principal axis, scale ``0.1 sigma sqrt(ev)``:
+    no effect when the count is ``n``); Hansen (2016), Appendix B.3.
+    """
+    count = 0
+    for j in range(mean.shape[0]):
+        if mean[j] + scale * direction[j] == mean[j]:
+            count += 1
+    return count

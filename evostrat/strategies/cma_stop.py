@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from evostrat.kernels.cma import count_no_effect
+
 
 class CMAStopCriteria:
     """Mixin for a CMA-ES subclass of :class:`~evostrat.strategies.base.Strategy`.
@@ -66,8 +68,8 @@ class CMAStopCriteria:
 
     def _axis_no_effect(self) -> bool:
         i = self.generation % self.dim
-        step = 0.1 * self.sigma * math.sqrt(self.eigenvalues[i]) * self.B[:, i]
-        return bool(np.all(self.mean == self.mean + step))
+        scale = 0.1 * self.sigma * math.sqrt(self.eigenvalues[i])
+        return count_no_effect(self.mean, self.B[:, i], scale) == self.dim
 
     def _condition(self) -> float:
         ev = self.eigenvalues
@@ -83,7 +85,7 @@ class CMAStopCriteria:
             hist = self._best_hist
             if len(hist) > 9 and max(hist) - min(hist) < o["tolfunhist"]:
                 out["tolfunhist"] = o["tolfunhist"]
-        top = math.sqrt(float(np.max(self.eigenvalues)))
+        top = math.sqrt(float(self.eigenvalues[-1]))  # ascending
         if (
             o["tolupsigma"] is not None
             and self.sigma / top > self.sigma0 * o["tolupsigma"]
@@ -98,10 +100,9 @@ class CMAStopCriteria:
             and self._flat_generations > o["tolflatfitness"]
         ):
             out["tolflatfitness"] = o["tolflatfitness"]
-        if o["noeffectcoord"]:
+        if o["noeffectcoord"] and count_no_effect(self.mean, stds, 0.2):
             idx = np.flatnonzero(self.mean == self.mean + 0.2 * stds)
-            if idx.size:
-                out["noeffectcoord"] = idx.tolist()
+            out["noeffectcoord"] = idx.tolist()
         if o["noeffectaxis"] and self._axis_no_effect():
             out["noeffectaxis"] = True
         if o["tolstagnation"] and self._stagnated():
