@@ -27,8 +27,11 @@ import numpy as np
 #: and constructor options. SimpleES/SimpleGA use estool-style sigma decay: with
 #: sigma0 = 1, popsize 64, decay 0.98 and floor 0.01 they reach f < 1e-2 on 2-D
 #: Rastrigin and Schaffer from (3, 3) within 300 generations in 20 of 20 seeds
-#: (``python benchmarks/simple_success.py``). Strategies not listed run with
-#: :data:`FALLBACK_SETTINGS`.
+#: (``python benchmarks/simple_success.py``). Strategies that adapt their step size
+#: and stop early by their own criteria restart with a doubled population (IPOP,
+#: Auger & Hansen 2005) while the budget lasts (``"restarts": True``). Every
+#: strategy gets the same budget of evaluations, ``generations * BUDGET_POPSIZE``.
+#: Strategies not listed run with :data:`FALLBACK_SETTINGS`.
 DEMO_SETTINGS: dict[str, dict[str, Any]] = {
     "simplees": {
         "sigma0": 1.0,
@@ -40,11 +43,11 @@ DEMO_SETTINGS: dict[str, dict[str, Any]] = {
         "popsize": 64,
         "options": {"sigma_decay": 0.98, "sigma_limit": 0.01},
     },
-    "cmaes": {"sigma0": 2.0, "popsize": None, "options": {}},
-    "sepcmaes": {"sigma0": 2.0, "popsize": None, "options": {}},
+    "cmaes": {"sigma0": 2.0, "popsize": None, "options": {}, "restarts": True},
+    "sepcmaes": {"sigma0": 2.0, "popsize": None, "options": {}, "restarts": True},
     "pepg": {"sigma0": 1.0, "popsize": 64, "options": {}},
-    "snes": {"sigma0": 2.0, "popsize": None, "options": {}},
-    "xnes": {"sigma0": 2.0, "popsize": None, "options": {}},
+    "snes": {"sigma0": 2.0, "popsize": None, "options": {}, "restarts": True},
+    "xnes": {"sigma0": 2.0, "popsize": None, "options": {}, "restarts": True},
     "openes": {"sigma0": 0.5, "popsize": 64, "options": {"learning_rate": 0.05}},
 }
 FALLBACK_SETTINGS: dict[str, Any] = {"sigma0": 1.0, "popsize": None, "options": {}}
@@ -74,6 +77,8 @@ QUICK_GENERATIONS = {2: 60, 10: 100}
 
 #: Runs stop once the best fitness reaches this value (every function's minimum is 0).
 TARGET = 1e-10
+#: the evaluation budget of a problem is its generations times this
+BUDGET_POPSIZE = 64
 
 
 @dataclass
@@ -135,19 +140,35 @@ def run_one(
     warm = make_strategy(name, x0, seed)
     for _ in range(2):
         warm.tell(f(warm.ask()))
-    opt = make_strategy(name, x0, seed, max_generations=gens, target=TARGET)
+    budget = gens * BUDGET_POPSIZE
+    restarts = settings_for(name).get("restarts", False)
+    opt = make_strategy(name, x0, seed, max_evals=budget, target=TARGET)
     run = Run(name, problem.label, math.inf, 0, 0.0, {})
     t0 = time.perf_counter()
-    best = math.inf
-    while not opt.stop():
-        X = opt.ask()
-        fitness = f(X)
-        opt.tell(fitness)
-        best = min(best, float(np.min(fitness)))
-        run.curve_evals.append(opt.evals)
-        run.curve_fbest.append(best)
+    best, spent = math.inf, 0
+    for k in range(1, 100):
+        while not opt.stop():
+            X = opt.ask()
+            fitness = f(X)
+            opt.tell(fitness)
+            best = min(best, float(np.min(fitness)))
+            run.curve_evals.append(spent + opt.evals)
+            run.curve_fbest.append(best)
+        spent += opt.evals
+        run.stop = opt.stop()
+        if not restarts or best <= TARGET or spent + 2 * opt.popsize > budget:
+            break
+        # IPOP: restart from x0 with twice the population and a new seed
+        opt = make_strategy(
+            name,
+            x0,
+            seed + k,
+            popsize=2 * opt.popsize,
+            max_evals=budget - spent,
+            target=TARGET,
+        )
     run.seconds = time.perf_counter() - t0
-    run.fbest, run.evals, run.stop = best, opt.evals, opt.stop()
+    run.fbest, run.evals = best, spent
     return run
 
 

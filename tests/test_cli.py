@@ -291,3 +291,15 @@ def test_demo_ctrl_c_prints_the_table_so_far(capsys, monkeypatch):
 def test_demo_default_output_path():
     args = cli.build_parser().parse_args(["demo"])
     assert args.out == "evostrat-demo.png" and args.seed == 1 and not args.quick
+
+
+def test_demo_restarts_step_size_strategies_within_the_budget():
+    problem = next(p for p in demo.PROBLEMS if p.function == "rastrigin" and p.dim == 2)
+    run = demo.run_one("cmaes", problem, seed=1, generations=60)
+    budget = 60 * demo.BUDGET_POPSIZE
+    # CMA-ES alone stalls in a local optimum of Rastrigin; IPOP restarts reach 0
+    assert run.fbest <= demo.TARGET
+    assert run.evals <= budget + 64
+    assert run.curve_evals == sorted(run.curve_evals)
+    single = demo.run_one("pepg", problem, seed=1, generations=60)  # no restarts
+    assert single.evals == budget
