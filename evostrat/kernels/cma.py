@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit
 
 from evostrat.kernels.rng import STREAM_NORMAL, normal_rows
+from evostrat.kernels.shaping import stable_order
 
 #: above this dimension sampling and the rank-mu matrix use NumPy's BLAS, called
 #: from Python (``np.dot`` inside numba would call SciPy's OpenBLAS: a second thread
@@ -96,43 +97,6 @@ def transform_full(ZYX, BDT, mean, sigma):
     for r in range(lam):
         for j in range(n):
             X[r, j] = mean[j] + sigma * Y[r, j]
-
-
-@njit(cache=True)
-def stable_order(fitness):
-    """Indices sorting ``fitness`` ascending, ties by index (bottom-up merge sort).
-
-    Equals ``np.argsort(fitness, kind="stable")`` for NaN-free input; written out
-    because numba's ``argsort`` takes a second to compile.
-    """
-    lam = fitness.shape[0]
-    order = np.arange(lam)
-    tmp = np.empty(lam, dtype=order.dtype)
-    width = 1
-    while width < lam:
-        for lo in range(0, lam, 2 * width):
-            mid = min(lo + width, lam)
-            hi = min(lo + 2 * width, lam)
-            i, j, k = lo, mid, lo
-            while i < mid and j < hi:
-                if fitness[order[j]] < fitness[order[i]]:
-                    tmp[k] = order[j]
-                    j += 1
-                else:
-                    tmp[k] = order[i]
-                    i += 1
-                k += 1
-            while i < mid:
-                tmp[k] = order[i]
-                i += 1
-                k += 1
-            while j < hi:
-                tmp[k] = order[j]
-                j += 1
-                k += 1
-        order, tmp = tmp, order
-        width *= 2
-    return order
 
 
 @njit(cache=True)

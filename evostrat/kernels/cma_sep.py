@@ -29,8 +29,8 @@ from evostrat.kernels.cma import (
     _hsig_and_paths,
     _recombine,
     _sigma_factor,
-    stable_order,
 )
+from evostrat.kernels.shaping import stable_order
 
 
 @njit(cache=True)

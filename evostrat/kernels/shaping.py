@@ -42,6 +42,7 @@ from evostrat.kernels.recombination import (
 
 __all__ = [
     "argsort",
+    "stable_order",
     "centered_rank_utilities",
     "log_rank_weights",
     "mueff",
@@ -52,6 +53,44 @@ __all__ = [
     "weighted_recombination",
     "zscores",
 ]
+
+
+@njit(cache=True)
+def stable_order(fitness):
+    """Indices sorting ``fitness`` ascending, ties by index (bottom-up merge sort).
+
+    Equals ``np.argsort(fitness, kind="stable")`` for NaN-free input; written out
+    because numba's ``argsort`` takes a second to compile. Shared by :func:`argsort`
+    and the CMA-ES tell kernels.
+    """
+    lam = fitness.shape[0]
+    order = np.arange(lam)
+    tmp = np.empty(lam, dtype=order.dtype)
+    width = 1
+    while width < lam:
+        for lo in range(0, lam, 2 * width):
+            mid = min(lo + width, lam)
+            hi = min(lo + 2 * width, lam)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                if fitness[order[j]] < fitness[order[i]]:
+                    tmp[k] = order[j]
+                    j += 1
+                else:
+                    tmp[k] = order[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                tmp[k] = order[i]
+                i += 1
+                k += 1
+            while j < hi:
+                tmp[k] = order[j]
+                j += 1
+                k += 1
+        order, tmp = tmp, order
+        width *= 2
+    return order
 
 
 @njit(cache=True)
@@ -74,7 +113,7 @@ def argsort(f):
     for i in range(n):
         v = f[i]
         key[i] = np.inf if math.isnan(v) else v
-    return np.argsort(key, kind="mergesort")
+    return stable_order(key)
 
 
 @njit(cache=True)
