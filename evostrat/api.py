@@ -75,6 +75,7 @@ def fmin(
     vectorized: bool = False,
     maximize: bool = False,
     popsize: int | None = None,
+    callback: Callable[[Any], Any] | None = None,
     **options: Any,
 ) -> FminResult:
     """Minimize (or maximize) ``f`` with a strategy, restarting it IPOP/BIPOP-style.
@@ -115,6 +116,11 @@ def fmin(
         Treat ``f`` as a reward to maximize (``target`` and ``fbest`` in that sense).
     popsize : int, optional
         Population size of the first run (the strategy's default when None).
+    callback : callable, optional
+        ``callback(opt)`` after each ``tell`` of every run, with that run's strategy;
+        returning True ends the whole call, restarts included (as pycma's
+        ``termination_callback`` option ends ``cma.fmin2``). For example
+        ``callback=lambda opt: problem.final_target_hit`` for a COCO problem.
     **options
         Strategy options. ``max_evals`` and ``target`` (and pycma's aliases
         ``maxfevals`` and ``ftarget`` where the strategy has them) apply to the
@@ -133,11 +139,14 @@ def fmin(
     ------
     ValueError, TypeError
         Unknown strategy (the message lists the valid names), unknown option,
-        ``restart_strategy`` not ``"ipop"``/``"bipop"``, negative ``restarts``, or
-        a bad ``x0``/``sigma0``/``popsize`` (checked before ``f`` is ever called).
+        ``restart_strategy`` not ``"ipop"``/``"bipop"``, negative ``restarts``, a
+        ``callback`` that is not callable, or a bad ``x0``/``sigma0``/``popsize``
+        (checked before ``f`` is ever called).
     """
     if not callable(f):
         raise TypeError(f"f must be callable, got {f!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None, got {callback!r}")
     cls = _resolve_strategy(strategy)
     restarts = check_int("restarts", restarts, minimum=0)
     if restart_strategy not in ("ipop", "bipop"):
@@ -162,5 +171,5 @@ def fmin(
     seed = check_int("seed", seed, minimum=0)
     return Restarts(
         f, x0, sigma0, cls, restarts, seed, evaluator, restart_strategy == "bipop",
-        vectorized, maximize, popsize, budget, options,
+        vectorized, maximize, popsize, budget, options, callback,
     ).run()  # fmt: skip

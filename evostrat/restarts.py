@@ -135,12 +135,14 @@ class Restarts:
 
     def __init__(
         self, f, x0, sigma0, cls, restarts, seed, evaluator, bipop, vectorized,
-        maximize, popsize, budget, options,
+        maximize, popsize, budget, options, callback=None,
     ) -> None:  # fmt: skip
         self.f, self.x0, self.sigma0, self.cls = f, x0, sigma0, cls
         self.restarts, self.seed, self.evaluator = restarts, seed, evaluator
         self.bipop, self.vectorized, self.maximize = bipop, vectorized, maximize
         self.popsize, self.options = popsize, options
+        self.callback = callback
+        self.called_off = False  # the callback returned True: no further run
         self.max_evals, self.target = budget["max_evals"], budget["target"]
         self.runs: list[RunInfo] = []
         self.evals = self.generations = 0  # totals over the runs
@@ -209,7 +211,12 @@ class Restarts:
                 self.large_restarts += 1
             generator = _restart_rng(self.seed, run)
             opt, sigma0, seed = self._build(run, regime, generator)
-            res = opt.optimize(self.f, self.evaluator, vectorized=self.vectorized)
+            res = opt.optimize(
+                self.f,
+                self.evaluator,
+                callback=None if self.callback is None else self._callback,
+                vectorized=self.vectorized,
+            )
             res = self._record(res, opt.popsize, regime, sigma0, seed)
             if regime == "large":
                 self.large_evals += res.evals
@@ -217,12 +224,19 @@ class Restarts:
                 self.small_evals += res.evals
             run += 1
             if (
-                not res.stop  # interrupted (Ctrl-C) before any criterion was met
+                self.called_off
+                or not res.stop  # interrupted (Ctrl-C) before any criterion was met
                 or "target" in res.stop
                 or (self.max_evals is not None and self.evals >= self.max_evals)
             ):
                 break
         return self._result(res)
+
+    def _callback(self, opt: Any) -> bool:
+        """The user's callback on ``opt``; remembers a True that ends the call."""
+        if self.callback is not None and self.callback(opt):
+            self.called_off = True
+        return self.called_off
 
     def _record(self, res: Result, popsize, regime, sigma0, seed) -> Result:
         """Add run ``res`` to the totals; returns it with the global ``max_evals``."""

@@ -183,6 +183,7 @@ def test_result_pickles_and_is_read_only():
         ({"max_evals": -5}, ValueError, "max_evals"),
         ({"target": "low"}, TypeError, "target"),
         ({"popsize": 0}, ValueError, "popsize"),
+        ({"callback": "stop"}, TypeError, "callback"),
     ],
 )
 def test_bad_arguments_fail_before_any_evaluation(kwargs, error, match):
@@ -195,6 +196,30 @@ def test_bad_arguments_fail_before_any_evaluation(kwargs, error, match):
     with pytest.raises(error, match=match):
         fmin_es(f=f, **kwargs)
     assert calls == []
+
+
+def test_callback_sees_every_run_and_true_ends_the_call():
+    seen = []
+    res = fmin_es(restarts=2, callback=lambda opt: seen.append(opt.popsize))
+    first = res.runs[0].popsize
+    assert [r.popsize for r in res.runs] == [first, 2 * first, 4 * first]
+    assert seen == [r.popsize for r in res.runs for _ in range(20)]  # every tell
+
+    stopped = fmin_es(restarts=5, callback=lambda opt: opt.generation == 7)
+    assert stopped.restarts == 0 and stopped.generations == 7
+    assert stopped.evals == 7 * first
+    # the same run as without a callback, cut short: same trajectory
+    ref = evostrat.SimpleES(X0, 0.5, seed=3, max_generations=7).optimize(sphere)
+    assert stopped.fbest == ref.fbest
+
+
+def test_callback_ends_the_call_in_a_later_run():
+    res = fmin_es(
+        restarts=5, callback=lambda opt: opt.popsize > 8 and opt.generation == 3
+    )
+    first = res.runs[0].popsize
+    assert first <= 8 and res.restarts >= 1
+    assert res.runs[-1].popsize > 8 and res.runs[-1].evals == 3 * res.runs[-1].popsize
 
 
 def test_f_must_be_callable():
