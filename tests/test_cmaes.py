@@ -34,10 +34,46 @@ def _run(opt, f, target=1e-8, max_gen=100000):
 
 
 # ----------------------------------------------------------------- parameters
+def _tutorial(n: int, lam: int) -> dict:
+    """Hansen (2016), Table 1, written out independently of the library."""
+    w = np.log((lam + 1) / 2) - np.log(np.arange(1, lam + 1))
+    mu = int(np.sum(w > 0))
+    mueff = w[:mu].sum() ** 2 / np.sum(w[:mu] ** 2)
+    c1 = 2 / ((n + 1.3) ** 2 + mueff)
+    cmu = min(1 - c1, 2 * (mueff - 2 + 1 / mueff) / ((n + 2) ** 2 + mueff))
+    cs = (mueff + 2) / (n + mueff + 5)
+    neg = w[mu:]
+    mueff_minus = neg.sum() ** 2 / np.sum(neg**2)
+    alpha = min(
+        1 + c1 / cmu, 1 + 2 * mueff_minus / (mueff + 2), (1 - c1 - cmu) / (n * cmu)
+    )
+    weights = np.concatenate([w[:mu] / w[:mu].sum(), alpha * neg / np.abs(neg).sum()])
+    return {
+        "mueff": mueff,
+        "c1": c1,
+        "cmu": cmu,
+        "cc": (4 + mueff / n) / (n + 4 + 2 * mueff / n),
+        "cs": cs,
+        "damps": 1 + 2 * max(0, math.sqrt((mueff - 1) / (n + 1)) - 1) + cs,
+        "weights": weights,
+    }
+
+
+@pytest.mark.parametrize(("n", "popsize"), [(1, None), (2, None), (5, None),
+                                            (10, None), (10, 40), (100, None)])  # fmt: skip
+def test_default_parameters_are_the_tutorials(n, popsize):
+    opt = CMAES(np.ones(n), 0.5, popsize=popsize, seed=1)
+    ref = _tutorial(n, opt.popsize)
+    for name in ("mueff", "c1", "cmu", "cc", "cs", "damps"):
+        assert getattr(opt, name) == pytest.approx(ref[name], rel=1e-13), name
+    np.testing.assert_allclose(opt.weights, ref["weights"], rtol=1e-12)
+    assert opt.lazy_gap == pytest.approx(1 / (10 * n * (opt.c1 + opt.cmu)), rel=1e-12)
+
+
 @pytest.mark.parametrize("n", [2, 10, 100])
-def test_parameters_equal_pycma(n):
+def test_pycma_defaults_equal_pycma(n):
     es = _pycma(n)
-    opt = CMAES(np.ones(n), 0.5, seed=1)
+    opt = CMAES(np.ones(n), 0.5, seed=1, defaults="pycma")
     used = es.sm.parameters(mueff=es.sp.weights.mueff, lam=es.sp.weights.lambda_)
     assert opt.popsize == es.popsize == es.sp.popsize
     assert opt.mu == es.sp.weights.mu
@@ -58,7 +94,7 @@ def test_parameters_equal_pycma(n):
 @pytest.mark.parametrize("popsize", [6, 17, 40])  # < 6: pycma mirrors samples
 def test_weights_equal_pycma_other_popsizes(popsize):
     es = _pycma(10, popsize=popsize)
-    opt = CMAES(np.ones(10), 0.5, popsize=popsize, seed=1)
+    opt = CMAES(np.ones(10), 0.5, popsize=popsize, seed=1, defaults="pycma")
     np.testing.assert_allclose(opt.weights, np.asarray(es.sp.weights), rtol=1e-12)
     assert opt.damps == pytest.approx(es.adapt_sigma.damps, rel=1e-13)
 
@@ -73,12 +109,19 @@ def test_inactive_weights_are_zeroed():
 
 
 def test_negative_weights_sum_and_pos_def_limit():
-    p = cma_parameters(3, 50)
+    p = cma_parameters(3, 50, "pycma")
     w = recombination_weights(50, 3, p["c1"], p["cmu"], active=True)
     neg = -w[w < 0].sum()
     assert neg <= (1 - p["c1"] - p["cmu"]) / p["cmu"] / 3 + 1e-12
     es = _pycma(3, popsize=50)
     np.testing.assert_allclose(w, np.asarray(es.sp.weights), rtol=1e-12)
+
+
+def test_defaults_option_is_checked():
+    with pytest.raises(ValueError, match="defaults must be 'tutorial' or 'pycma'"):
+        CMAES(np.ones(3), 0.5, defaults="hansen")
+    with pytest.raises(ValueError, match="defaults"):
+        cma_parameters(3, 7, "pycma4")
 
 
 def test_default_popsize():

@@ -1,15 +1,19 @@
 """CMA-ES default parameters: recombination weights and learning rates.
 
 N. Hansen, "The CMA Evolution Strategy: A Tutorial", arXiv:1604.00772 (2016), Table 1
-and eqs. (49)-(58), with the choices of pycma 4.x listed in
-:mod:`evostrat.strategies.cmaes`.
+and eqs. (49)-(58) (``defaults="tutorial"``), or the variants pycma 4.x uses
+(``defaults="pycma"``), listed in :mod:`evostrat.strategies.cmaes`.
 """
+
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+
+#: the sets of default constants ``cma_parameters`` knows
+DEFAULTS = ("tutorial", "pycma")
 
 
 def recombination_weights(
@@ -57,8 +61,25 @@ def recombination_weights(
     return w
 
 
-def cma_parameters(dim: int, popsize: int) -> dict[str, float]:
-    """Default c1, cmu, cc, cs, damps, mueff, chi_n (pycma 4.x, Hansen 2016 Table 1).
+def cma_parameters(
+    dim: int, popsize: int, defaults: str = "tutorial"
+) -> dict[str, float]:
+    r"""Default c1, cmu, cc, cs, damps, mueff, chi_n of CMA-ES.
+
+    ``defaults="tutorial"``: Hansen (2016), Table 1 (eqs. (54)-(58)):
+
+    * :math:`c_\sigma = (\mu_{eff} + 2)/(n + \mu_{eff} + 5)`,
+      :math:`d_\sigma = 1 + 2 \max(0, \sqrt{(\mu_{eff} - 1)/(n + 1)} - 1) +
+      c_\sigma`;
+    * :math:`c_c = (4 + \mu_{eff}/n)/(n + 4 + 2 \mu_{eff}/n)`;
+    * :math:`c_1 = 2/((n + 1.3)^2 + \mu_{eff})`,
+      :math:`c_\mu = \min(1 - c_1, 2 (\mu_{eff} - 2 + 1/\mu_{eff})/((n + 2)^2 +
+      \mu_{eff}))`.
+
+    ``defaults="pycma"``: pycma 4.x's variants of the same formulas: :math:`c_\sigma`
+    with :math:`n + \mu_{eff} + 3` and capped at 1/2, :math:`d_\sigma` with the factor
+    :math:`\max(1, 3 (1 - 2^{-n/9}))` on the square root, :math:`c_1` times
+    :math:`\min(1, \lambda/6)` and 0.25 added to :math:`c_\mu`'s numerator term.
 
     Parameters
     ----------
@@ -66,25 +87,36 @@ def cma_parameters(dim: int, popsize: int) -> dict[str, float]:
         Search space dimension n.
     popsize : int
         lambda.
+    defaults : {"tutorial", "pycma"}
+        Which set of formulas.
 
     Returns
     -------
     dict
         ``mu, mueff, c1, cmu, cc, cs, damps, chi_n``.
     """
+    if defaults not in DEFAULTS:
+        raise ValueError(f"defaults must be 'tutorial' or 'pycma', got {defaults!r}")
+    pycma = defaults == "pycma"
     n = float(dim)
     raw = np.array(
         [math.log((popsize + 1) / 2.0) - math.log(i) for i in range(1, popsize + 1)]
     )
     pos = raw[raw > 0]
     mueff = float(pos.sum() ** 2 / np.sum(pos**2))
-    c1 = min(1.0, popsize / 6.0) * 2.0 / ((n + 1.3) ** 2 + mueff)
-    cmu = min(
-        1.0 - c1, 2.0 * (0.25 + mueff - 2.0 + 1.0 / mueff) / ((n + 2) ** 2 + mueff)
-    )
+    c1 = 2.0 / ((n + 1.3) ** 2 + mueff)
+    rank_mu = mueff - 2.0 + 1.0 / mueff
+    if pycma:
+        c1 *= min(1.0, popsize / 6.0)
+        rank_mu += 0.25
+    cmu = min(1.0 - c1, 2.0 * rank_mu / ((n + 2) ** 2 + mueff))
     cc = (4.0 + mueff / n) / (n + 4.0 + 2.0 * mueff / n)
-    cs = min(0.5, (mueff + 2.0) / (n + mueff + 3.0))
-    damp_in = max(1.0, 3.0 * (1.0 - 0.5 ** (n / 9.0)))
+    if pycma:
+        cs = min(0.5, (mueff + 2.0) / (n + mueff + 3.0))
+        damp_in = max(1.0, 3.0 * (1.0 - 0.5 ** (n / 9.0)))
+    else:
+        cs = (mueff + 2.0) / (n + mueff + 5.0)
+        damp_in = 1.0
     damps = 1.0 + 2.0 * max(0.0, damp_in * math.sqrt((mueff - 1.0) / (n + 1.0)) - 1.0)
     damps += cs
     # E|N(0, I)| = sqrt(2) Gamma((n+1)/2) / Gamma(n/2) (pycma tabulates it exactly)

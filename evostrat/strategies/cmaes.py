@@ -1,23 +1,18 @@
 r"""CMA-ES: covariance matrix adaptation evolution strategy.
 
 The :math:`(\mu/\mu_w, \lambda)`-CMA-ES of N. Hansen, "The CMA Evolution Strategy:
-A Tutorial", arXiv:1604.00772 (2016), Table 1 and Appendix A, with the parameter
-and safeguard choices of pycma 4.x (``cma.CMAEvolutionStrategy``), so that both run
-the same algorithm:
+A Tutorial", arXiv:1604.00772 (2016), Table 1 and Appendix A, with the numerical
+safeguards of pycma 4.x (``cma.CMAEvolutionStrategy``):
 
 * weights: :math:`w'_i = \ln\frac{\lambda+1}{2} - \ln i`, the positive ones summing
   to 1, the negative ones (active CMA, option ``active``) scaled so that
   :math:`c_1 + c_\mu \sum w = 0`, limited by :math:`(1 - c_1 - c_\mu)/(c_\mu n)`
   and :math:`1 + 2\mu^-_{eff}/(\mu_{eff} + 2)` (tutorial eq. (53), pycma's
   ``RecombinationWeights.finalize_negative_weights``);
-* :math:`c_1 = \min(1, \lambda/6) \cdot 2 / ((n + 1.3)^2 + \mu_{eff})`,
-  :math:`c_\mu = \min(1 - c_1, 2 (0.25 + \mu_{eff} - 2 + 1/\mu_{eff}) /
-  ((n + 2)^2 + \mu_{eff}))`, :math:`c_c = (4 + \mu_{eff}/n) / (n + 4 + 2\mu_{eff}/n)`
-  (tutorial eqs. (55)-(57); pycma adds the ``min(1, lambda/6)`` and the 0.25);
-* :math:`c_\sigma = \min(1/2, (\mu_{eff} + 2) / (n + \mu_{eff} + 3))` and
-  :math:`d_\sigma = 1 + 2 \max(0, a \sqrt{(\mu_{eff} - 1)/(n + 1)} - 1) + c_\sigma`
-  with :math:`a = \max(1, 3 (1 - 2^{-n/9}))` (pycma 4.x; the tutorial's eq. (54)
-  has :math:`n + \mu_{eff} + 5` and :math:`a = 1`);
+* :math:`c_1, c_\mu, c_c, c_\sigma, d_\sigma`: the tutorial's Table 1 (eqs.
+  (54)-(58)) by default, or pycma 4.x's variants of them with
+  ``defaults="pycma"`` (:func:`~evostrat.strategies.cma_params.cma_parameters`
+  lists both);
 * :math:`h_\sigma = 1` iff :math:`\|p_\sigma\|^2 / (1 - (1 - c_\sigma)^{2(g+1)}) / n
   - 1 < 1 + 4/(n + 1)` (pycma's form of the tutorial's eq. (45) test);
 * the step-size change :math:`\exp((c_\sigma/d_\sigma)(\|p_\sigma\|/E\|N(0,I)\|
@@ -68,7 +63,7 @@ __all__ = ["CMAES", "cma_parameters", "recombination_weights"]
 
 
 class CMAES(CMAStopCriteria, Strategy):
-    r"""CMA-ES with pycma's defaults (Hansen, arXiv:1604.00772, 2016, Table 1 / App. A).
+    r"""CMA-ES with the tutorial's defaults (Hansen, arXiv:1604.00772, 2016, Table 1).
 
     Samples :math:`x_i = m + \sigma B D z_i`, :math:`z_i` from the counter-based
     stream of individual ``i`` of the generation; ``tell`` updates the mean
@@ -81,6 +76,10 @@ class CMAES(CMAStopCriteria, Strategy):
     active : bool, default True
         Negative recombination weights in the covariance update (pycma
         ``CMA_active``).
+    defaults : {"tutorial", "pycma"}, default "tutorial"
+        The formulas of :math:`c_1, c_\mu, c_\sigma, d_\sigma`: the tutorial's Table 1,
+        or pycma 4.x's variants (then every parameter equals pycma's, for
+        line-by-line comparisons).
     tolfunhist : float, default 1e-12
         Stop when the best fitness of the last ``10 + 30 n / lambda`` generations
         varies less.
@@ -125,6 +124,7 @@ class CMAES(CMAStopCriteria, Strategy):
     name = "cmaes"
     _options: ClassVar[dict[str, Any]] = {
         "active": True,
+        "defaults": "tutorial",
         "tolfunhist": 1e-12,
         "tolupsigma": 1e20,
         "tolfacupx": 1e3,
@@ -172,7 +172,7 @@ class CMAES(CMAStopCriteria, Strategy):
 
     def _setup(self) -> None:
         self._check_cma_options()
-        p = cma_parameters(self.dim, self.popsize)
+        p = cma_parameters(self.dim, self.popsize, self.options["defaults"])
         self.c1, self.cmu = self._learning_rates(p)
         self.cc, self.cs, self.damps = p["cc"], p["cs"], p["damps"]
         self.mueff, self.mu, self.chi_n = p["mueff"], p["mu"], p["chi_n"]
