@@ -5,7 +5,6 @@ and eqs. (49)-(58) (``defaults="tutorial"``), or the variants pycma 4.x uses
 (``defaults="pycma"``), listed in :mod:`evostrat.strategies.cmaes`.
 """
 
-
 from __future__ import annotations
 
 import math
