@@ -69,18 +69,22 @@ def test_evaluators_follow_the_protocol(pool):
         assert {"generations", "evaluations", "seconds", "bytes_sent"} <= set(ev.stats)
 
 
-def test_objective_is_shipped_once_per_worker(pool):
+def test_objective_is_shipped_once_per_worker_as_setup(pool):
     heavy = Heavy(200_000)
     opt = evostrat.SimpleES(np.zeros(3), 0.1, popsize=16, seed=1)
-    b0 = pool.stats["bytes_sent"]
+    b0, s0 = pool.stats["bytes_sent"], pool.stats["bytes_setup"]
     pool.evaluate(opt, heavy)
     first = pool.stats["bytes_sent"] - b0
+    assert pool.stats["bytes_setup"] - s0 > 2 * 200_000  # f went to both workers
     pool.evaluate(opt, heavy)
     second = pool.stats["bytes_sent"] - b0 - first
-    assert first > 2 * 200_000  # the objective went to both workers
-    assert 16 * 3 * 8 < second < 20_000  # only the rows: 16 x 3 float64, headers
+    # evaluation traffic only: the rows (16 x 3 float64) and headers, every time
+    assert 16 * 3 * 8 < first == second < 20_000
+    s1 = pool.stats["bytes_setup"]
+    assert s1 - s0 < 2 * 200_000 + 20_000  # not shipped again for the same f
     pool.evaluate(opt, Heavy(200_000))  # a different objective is shipped again
-    assert pool.stats["bytes_sent"] - b0 - first - second > 2 * 200_000
+    assert pool.stats["bytes_setup"] - s1 > 2 * 200_000
+    assert pool.stats["bytes_sent"] - b0 - first - second == first
 
 
 def test_exception_in_f_gives_evaluation_error_and_leaves_strategy(pool):

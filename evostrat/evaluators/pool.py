@@ -151,8 +151,9 @@ class PoolEvaluator:
     An exception in ``f`` raises :class:`~evostrat.EvaluationError` (generation,
     index, the worker's traceback text) after the other chunks in flight have
     finished; the strategy is untouched and the generation can be evaluated again.
-    ``stats["bytes_sent"]`` counts the pickled bytes sent to the workers: the rows
-    and the objective (once per worker).
+    ``stats["bytes_sent"]`` counts the pickled bytes of the evaluation messages sent
+    to the workers (the rows and their indices); shipping the objective to a worker
+    is set-up, counted apart in ``stats["bytes_setup"]``.
     """
 
     is_main = True
@@ -188,7 +189,7 @@ class PoolEvaluator:
         self.processes = int(processes)
         self.max_retries = int(max_retries)
         self.start_method = start_method
-        self.stats = new_stats()
+        self.stats = {**new_stats(), "bytes_setup": 0}
         self.stats["restarts"] = 0  # workers replaced after dying
         self._ctx = multiprocessing.get_context(start_method)
         self._workers: list[_Worker] = []
@@ -260,12 +261,13 @@ class PoolEvaluator:
         tries = [0] * len(starts)
         results: list[list | None] = [None] * len(starts)
         errors: list[tuple] = []
-        sent = 0
+        sent = setup = 0
 
         def indices_of(task: int) -> np.ndarray:
             return np.arange(starts[task], min(starts[task] + rows, popsize))
 
         def dispatch(w: _Worker) -> int:
+            nonlocal setup
             task = todo.pop()
             idx = indices_of(task)
             X = strategy.ask(idx)
@@ -275,7 +277,7 @@ class PoolEvaluator:
             n = 0
             try:
                 if w.f_id != self._f_id:
-                    n += w.send(self._f_bytes)
+                    setup += w.send(self._f_bytes)
                     w.f_id = self._f_id
                 n += w.send(data)
             except OSError:  # died meanwhile: its sentinel fires, the chunk is retried
@@ -338,6 +340,7 @@ class PoolEvaluator:
             raise
         finally:
             self.stats["bytes_sent"] += sent
+            self.stats["bytes_setup"] += setup
             self.stats["seconds"] += time.perf_counter() - t0
         if errors:
             kind, index, text = min(errors, key=lambda e: e[1])
