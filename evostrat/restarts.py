@@ -234,7 +234,7 @@ class Restarts:
 
     def _callback(self, opt: Any) -> bool:
         """The user's callback on ``opt``; remembers a True that ends the call."""
-        if self.callback is not None and self.callback(opt):
+        if self.callback(opt):
             self.called_off = True
         return self.called_off
 
