@@ -225,6 +225,7 @@ class Restarts:
             run += 1
             if (
                 self.called_off
+                or res.evals == 0  # e.g. max_generations=0: every restart would too
                 or not res.stop  # interrupted (Ctrl-C) before any criterion was met
                 or "target" in res.stop
                 or (self.max_evals is not None and self.evals >= self.max_evals)

@@ -222,6 +222,12 @@ def test_callback_ends_the_call_in_a_later_run():
     assert res.runs[-1].popsize > 8 and res.runs[-1].evals == 3 * res.runs[-1].popsize
 
 
+def test_no_restarts_after_a_run_that_evaluated_nothing():
+    res = fmin_es(restarts=3, max_generations=0)
+    assert res.restarts == 0 and res.evals == 0 and len(res.runs) == 1
+    assert res.stop == {"max_generations": 0}
+
+
 def test_f_must_be_callable():
     with pytest.raises(TypeError, match="callable"):
         evostrat.fmin(None, X0, 0.5, "simplees")
