@@ -99,7 +99,8 @@ def fmin(
     restarts : int
         Maximal number of restarts after the first run. Under BIPOP it bounds the
         large-population restarts (as in pycma); small-population runs come on top.
-        Restarts stop early once ``target`` is reached or ``max_evals`` is spent.
+        Restarts stop early once ``target`` is reached, ``max_evals`` is spent, a
+        run evaluated nothing (e.g. ``max_generations=0``) or ``callback`` said so.
     seed : int, optional
         Seed of the whole call; run ``r > 0`` uses a seed derived from it
         (``numpy.random.SeedSequence(seed, spawn_key=(0, r))``), so one seed gives
