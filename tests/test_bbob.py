@@ -9,10 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cocoex  # coco-experiment, in the test extra: a missing install fails
 import numpy as np
 import pytest
-
-cocoex = pytest.importorskip("cocoex")  # installed by the test extra
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bbob.py"
 _spec = importlib.util.spec_from_file_location("bbob_benchmark", SCRIPT)

@@ -189,8 +189,8 @@ class PoolEvaluator:
         self.processes = int(processes)
         self.max_retries = int(max_retries)
         self.start_method = start_method
-        self.stats = {**new_stats(), "bytes_setup": 0}
-        self.stats["restarts"] = 0  # workers replaced after dying
+        # bytes_setup: the objective shipped to workers; restarts: workers replaced
+        self.stats = {**new_stats(), "bytes_setup": 0, "restarts": 0}
         self._ctx = multiprocessing.get_context(start_method)
         self._workers: list[_Worker] = []
         self._finalizer = weakref.finalize(self, _shutdown, self._workers)
@@ -266,23 +266,22 @@ class PoolEvaluator:
         def indices_of(task: int) -> np.ndarray:
             return np.arange(starts[task], min(starts[task] + rows, popsize))
 
-        def dispatch(w: _Worker) -> int:
-            nonlocal setup
+        def dispatch(w: _Worker) -> None:
+            """Send ``w`` the next chunk (and the objective first, if it lacks it)."""
+            nonlocal sent, setup
             task = todo.pop()
             idx = indices_of(task)
             X = strategy.ask(idx)
             msg = ("eval", task, self._f_id, generation, idx, X, bool(vectorized))
             data = pickle.dumps(msg, _PROTOCOL)
             w.task = task
-            n = 0
             try:
                 if w.f_id != self._f_id:
                     setup += w.send(self._f_bytes)
                     w.f_id = self._f_id
-                n += w.send(data)
+                sent += w.send(data)
             except OSError:  # died meanwhile: its sentinel fires, the chunk is retried
                 pass
-            return n
 
         try:
             while True:
@@ -293,7 +292,7 @@ class PoolEvaluator:
                                 w.task = -1
                                 self._replace(i, w)
                                 w = self._workers[i]
-                            sent += dispatch(w)
+                            dispatch(w)
                 busy = [w for w in self._workers if w.task is not None]
                 if not busy:
                     break
