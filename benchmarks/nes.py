@@ -141,7 +141,7 @@ def summarize(results):
 
 
 def quality(args) -> None:
-    present = available()
+    present = list(REGISTRY)
     names = [n for n, (key, _, _) in CANDIDATES.items() if key in present]
     names += list(REFERENCES)
     if args.strategies:

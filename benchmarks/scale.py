@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from evostrat.strategies import available
 
-    methods = [m for m in args.methods if m == "numpy" or m in available()]
+    methods = [m for m in args.methods if m == "numpy" or m in list(REGISTRY)]
     rows = []
     env = dict(os.environ)
     if args.threads:

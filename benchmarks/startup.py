@@ -42,9 +42,9 @@ import json, sys, time
 t0 = time.perf_counter()
 import numpy as np
 import evostrat
-from evostrat.strategies import available, get_strategy
+from evostrat.strategies import REGISTRY, get_strategy
 t_import = time.perf_counter() - t0
-names = sys.argv[1].split(",") if len(sys.argv) > 1 and sys.argv[1] else available()
+names = sys.argv[1].split(",") if len(sys.argv) > 1 and sys.argv[1] else list(REGISTRY)
 dim = int(sys.argv[2])
 out = {"import": t_import, "strategies": {}, "cpu": {}}
 for name in names:
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from evostrat.strategies import available
 
-    names = args.strategies.split(",") if args.strategies else available()
+    names = args.strategies.split(",") if args.strategies else list(REGISTRY)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     print(f"\n1. import time, median of {args.repeats} fresh processes")
     t_evo, numba = import_time("evostrat", args.repeats)

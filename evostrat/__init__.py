@@ -7,6 +7,10 @@
         opt.tell([f(x) for x in X])
     print(opt.result)
 
+Strategies: SimpleES, SimpleGA, CMAES, SepCMAES, PEPG, SNES, XNES, OpenES (listed
+once, in :data:`evostrat.strategies.CLASSES`). Evaluators: SerialEvaluator,
+PoolEvaluator, MPIEvaluator. One call: fmin.
+
 Names are imported on first use, so ``import evostrat`` is fast and compiles
 nothing; the numba kernels compile (or load from the cache) on first call.
 """
@@ -16,17 +20,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from evostrat.strategies import CLASSES
+
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "SimpleES": "evostrat.strategies.simple_es",
-    "SimpleGA": "evostrat.strategies.simple_ga",
-    "CMAES": "evostrat.strategies.cmaes",
-    "SepCMAES": "evostrat.strategies.sepcmaes",
-    "PEPG": "evostrat.strategies.pepg",
-    "SNES": "evostrat.strategies.snes",
-    "XNES": "evostrat.strategies.xnes",
-    "OpenES": "evostrat.strategies.openes",
+    **CLASSES,
     "Strategy": "evostrat.strategies.base",
     "SGD": "evostrat.optimizers",
     "Adam": "evostrat.optimizers",

@@ -7,7 +7,6 @@ Auger & Hansen 2005; BIPOP, Hansen 2009) and the result types are in
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from evostrat.restarts import FminResult, Restarts, RunInfo
 from evostrat.strategies import REGISTRY, get_strategy
+from evostrat.strategies.options import option_table
 from evostrat.validation import check_int, check_real
 
 __all__ = ["FminResult", "RunInfo", "fmin"]
@@ -42,8 +42,7 @@ def _resolve_strategy(strategy: Any) -> type:
 
 def _global_options(cls: type, options: dict[str, Any]) -> dict[str, Any]:
     """Pop ``max_evals`` and ``target`` (or their aliases) out of ``options``."""
-    module = importlib.import_module(cls.__module__)
-    known = set(getattr(cls, "_options", {})) | set(getattr(module, "ALIASES", {}))
+    known = set(option_table(cls)) | set(getattr(cls, "ALIASES", {}))
     out: dict[str, Any] = {"max_evals": None, "target": None}
     for name in ("max_evals", "target"):
         if name in options:

@@ -1,6 +1,6 @@
 """The demo of ``evostrat demo``: every strategy on three small problems.
 
-Every strategy present (``evostrat.strategies.available()``) runs on 2-D Rastrigin and
+Every strategy present (``evostrat.strategies.REGISTRY``) runs on 2-D Rastrigin and
 2-D Schaffer N.2 from ``x0 = (3, 3)`` and on 10-D Rastrigin from ``x0 = (3, ..., 3)``.
 The demo prints a table of the best fitness, the evaluations and the seconds
 (numba compilation excluded) per strategy and problem and, when matplotlib is importable, saves the convergence curves
@@ -183,7 +183,7 @@ def run_demo(
     Parameters
     ----------
     names : sequence of str, optional
-        Strategy names; ``evostrat.strategies.available()`` when None.
+        Strategy names; ``evostrat.strategies.REGISTRY`` when None.
     seed : int
         Seed of every run.
     quick : bool
@@ -191,9 +191,9 @@ def run_demo(
     report : callable, optional
         Called with each finished :class:`Run` (progress output).
     """
-    from evostrat.strategies import available
+    from evostrat.strategies import REGISTRY
 
-    names = list(available() if names is None else names)
+    names = list(list(REGISTRY) if names is None else names)
     runs = []
     for problem in PROBLEMS:
         gens = QUICK_GENERATIONS[problem.dim] if quick else problem.generations
@@ -303,13 +303,13 @@ def add_command(sub: Any, fmt: Any) -> None:
 def command(args: argparse.Namespace) -> int:
     """``evostrat demo``: run the demo, print the table, save the plot."""
     from evostrat.cli import CommandError
-    from evostrat.strategies import available
+    from evostrat.strategies import REGISTRY
 
-    names = available() if args.strategies is None else args.strategies.split(",")
-    unknown = sorted(set(names) - set(available()))
+    names = list(REGISTRY) if args.strategies is None else args.strategies.split(",")
+    unknown = sorted(set(names) - set(list(REGISTRY)))
     if unknown:
         raise CommandError(
-            f"unknown or missing strategies {unknown}; available: {available()}"
+            f"unknown or missing strategies {unknown}; available: {list(REGISTRY)}"
         )
     budget = "quick" if args.quick else "full"
     print(

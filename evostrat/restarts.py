@@ -165,7 +165,8 @@ class Restarts:
                 sigma0 = float(sigma0)
             multiplier = INCPOPSIZE**self.large_restarts
             popsize = int(self.popsize0 * multiplier ** (generator.uniform() ** 2))
-            popsize = max(popsize, self.cls._min_popsize)
+        if regime != "first":  # a size the strategy accepts (e.g. even for pairs)
+            popsize = self.cls.fit_popsize(popsize, **self.options)
         options = dict(self.options)
         if self.max_evals is not None:
             options["max_evals"] = max(0, self.max_evals - self.evals)
@@ -174,20 +175,16 @@ class Restarts:
         seed = _run_seed(self.seed, run)
         x0 = _initial_point(self.x0, generator)
         kwargs = {"seed": seed, "maximize": self.maximize, **options}
-        try:
-            opt = self.cls(x0, sigma0, popsize=popsize, **kwargs)
-        except ValueError as err:
-            # a strategy that needs an even (or odd) popsize, e.g. symmetric pairs
-            if regime == "first" or "popsize" not in str(err):
-                raise
-            opt = self.cls(x0, sigma0, popsize=popsize + 1, **kwargs)
+        opt = self.cls(x0, sigma0, popsize=popsize, **kwargs)
         if regime == "first":
             self.popsize0 = opt.popsize
             self.max_generations0 = opt.options["max_generations"]
         elif regime == "small":
             cap = max(1, int(0.5 * self.large_evals / opt.popsize))
-            opt.options["max_generations"] = min(
-                self.max_generations0, opt.options["max_generations"], cap
+            opt._set_stop_options(
+                max_generations=min(
+                    self.max_generations0, opt.options["max_generations"], cap
+                )
             )
         return opt, sigma0, seed
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from typing import Any
 
 import numpy as np
@@ -29,26 +30,55 @@ def check_real(name: str, value: Any) -> float:
     return float(value)
 
 
-def real_array(values: Any) -> np.ndarray:
-    """``values`` as an array of a real dtype (not yet float64, not yet checked for
-    shape), or ValueError naming the first element that is not a real number."""
+def real_array(values: Any, name: str = "fitness values") -> np.ndarray:
+    """``values`` as a float64 array (a new one, shape not yet checked), or ValueError
+    naming the first element that is not a real number: bools, strings, bytes and
+    ``Decimal`` are refused, and so is a number too large for a float."""
     try:
         arr = np.asarray(values)
     except (ValueError, TypeError) as err:  # e.g. ragged nested sequences
-        raise ValueError(
-            f"fitness values must be a flat sequence of real numbers ({err})"
-        ) from None
-    if arr.dtype.kind in "iuf":
-        return arr
+        raise ValueError(f"{name} must be real numbers ({err})") from None
+    if arr.dtype.kind in "iuf" and not _holds_bool(values):
+        return arr.astype(np.float64)  # a copy: the caller's data stays as it was
     if arr.dtype.kind != "O":
-        raise ValueError(f"fitness values must be real numbers, got dtype {arr.dtype}")
+        raise ValueError(f"{name} must be real numbers, got dtype {arr.dtype}")
     flat = arr.ravel()
     for i, value in enumerate(flat):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"{name}: the value at index {i} is not a real number: {value!r}")
+        try:
+            float(value)
+        except OverflowError:
             raise ValueError(
-                f"fitness value at index {i} is not a real number: {value!r}"
-            )
+                f"{name}: the value at index {i} is too large for a float: {value!r:.40}"
+            ) from None
     return np.array(flat.tolist(), dtype=np.float64).reshape(arr.shape)
+
+
+def _holds_bool(values: Any) -> bool:
+    """Whether a (nested) Python sequence holds a bool (numpy turns them into 0/1)."""
+    if isinstance(values, np.ndarray):
+        return False  # its dtype said it all
+    if isinstance(values, bool | np.bool_):
+        return True
+    if isinstance(values, list | tuple):
+        return any(
+            v is True or v is False or (not isinstance(v, float) and _holds_bool(v))
+            for v in values
+        )
+    return False
+
+
+def real_vector(name: str, values: Any) -> np.ndarray:
+    """A non-empty, finite 1-D float64 array (a new one), or ValueError naming ``name``."""
+    if isinstance(values, str | bytes):
+        raise ValueError(f"{name} must be a 1-D array of real numbers, got {values!r}")
+    arr = real_array(values, name)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite")
+    return arr
 
 
 def check_indices(indices: Any, popsize: int) -> np.ndarray:
@@ -102,3 +132,39 @@ def check_in_range(
         lb, hb = "(" if open_low else "[", ")" if open_high else "]"
         raise ValueError(f"{name} must be in {lb}{low}, {high}{hb}, got {value!r}")
     return v
+
+
+def check_sigma(
+    sigma0: Any, dim: int, vector_ok: bool, owner: str
+) -> float | np.ndarray:
+    """``sigma0`` as a positive finite float or (``vector_ok``) an array of ``dim``."""
+    if isinstance(sigma0, str | bytes):
+        raise ValueError(f"sigma0 must be a positive number, got {sigma0!r}")
+    sigma = real_array(sigma0, "sigma0")
+    if sigma.ndim == 0:
+        value = float(sigma)
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"sigma0 must be a positive finite number, got {sigma0!r}")
+        return value
+    if not vector_ok:
+        raise ValueError(f"{owner} takes a scalar sigma0, got shape {sigma.shape}")
+    if sigma.shape != (dim,):
+        raise ValueError(
+            f"sigma0 must be a scalar or have shape ({dim},), got {sigma.shape}"
+        )
+    if not np.all(np.isfinite(sigma) & (sigma > 0)):
+        raise ValueError("every entry of sigma0 must be positive and finite")
+    return sigma
+
+
+def check_memory(need: int, what: str) -> None:
+    """ValueError if ``need`` bytes exceed this machine's physical memory."""
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system
+        return
+    if need > have:
+        raise ValueError(
+            f"{what} needs about {need / 2**30:.3g} GiB, more than this machine's "
+            f"{have / 2**30:.3g} GiB"
+        )

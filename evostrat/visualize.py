@@ -209,9 +209,9 @@ def command(args: argparse.Namespace) -> int:
     from evostrat import demo
     from evostrat.cli import CommandError, check_function
     from evostrat.functions import DIMS
-    from evostrat.strategies import available
+    from evostrat.strategies import REGISTRY
 
-    names = available()
+    names = list(REGISTRY)
     strategy = args.strategy or ("cmaes" if "cmaes" in names else names[0])
     if strategy not in names:
         raise CommandError(f"unknown strategy {strategy!r}; available: {names}")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from evostrat import functions as F
-from evostrat.strategies.cmaes import CMAES
+from evostrat.strategies.cma.cmaes import CMAES
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 32])
@@ -74,7 +74,7 @@ def test_stable_order_equals_numpy_stable_argsort():
 
 
 def test_one_thread_eigh_equals_numpy():
-    from evostrat.strategies import cma_linalg
+    from evostrat.strategies.cma import linalg as cma_linalg
 
     r = np.random.default_rng(0)
     M = r.standard_normal((80, 80))

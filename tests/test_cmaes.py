@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from evostrat import functions as F
-from evostrat.strategies.cmaes import CMAES, cma_parameters, recombination_weights
+from evostrat.strategies.cma.cmaes import CMAES, cma_parameters, recombination_weights
 
 cma = pytest.importorskip("cma")
 
@@ -118,7 +118,7 @@ def test_negative_weights_sum_and_pos_def_limit():
 
 
 def test_defaults_option_is_checked():
-    with pytest.raises(ValueError, match="defaults must be 'tutorial' or 'pycma'"):
+    with pytest.raises(ValueError, match="defaults must be one of 'tutorial', 'pycma'"):
         CMAES(np.ones(3), 0.5, defaults="hansen")
     with pytest.raises(ValueError, match="defaults"):
         cma_parameters(3, 7, "pycma4")
@@ -358,7 +358,7 @@ def test_lazy_eigendecomposition_gap():
 # --------------------------------------------------------------------- bounds
 @pytest.mark.parametrize("cls_name", ["CMAES", "SepCMAES"])
 def test_bounds_repair_and_boundary_optimum(cls_name):
-    from evostrat.strategies.sepcmaes import SepCMAES
+    from evostrat.strategies.cma.sepcmaes import SepCMAES
 
     cls = {"CMAES": CMAES, "SepCMAES": SepCMAES}[cls_name]
     lower = np.array([-1.0, -1.0, 0.5, -1.0, -1.0])

@@ -1,6 +1,6 @@
 """The ask/tell contract of API.md, checked generically on every strategy.
 
-Every strategy in ``evostrat.strategies.available()`` is exercised: ask semantics,
+Every strategy in ``evostrat.strategies.list(REGISTRY)`` is exercised: ask semantics,
 every rejected input leaves the pickled state unchanged, arbitrary fitness vectors
 keep the state finite, checkpoints continue bit-identically, ``maximize`` mirrors
 minimization.
@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import evostrat
-from evostrat.strategies import available, get_strategy
+from evostrat.strategies import REGISTRY, get_strategy
 
-NAMES = available()
+NAMES = list(REGISTRY)
 DIM = 4
 
 

@@ -16,7 +16,7 @@ import pytest
 import evostrat
 from evostrat.evaluators import Evaluator, PoolEvaluator, SerialEvaluator
 from evostrat.functions import rastrigin, sphere
-from evostrat.strategies import available, get_strategy
+from evostrat.strategies import REGISTRY, get_strategy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "mpi_scripts"))
 
@@ -41,7 +41,7 @@ def pool():
         yield ev
 
 
-@pytest.mark.parametrize("name", available())
+@pytest.mark.parametrize("name", list(REGISTRY))
 @pytest.mark.parametrize("vectorized", [False, True])
 def test_pool_same_result_as_serial(pool, name, vectorized):
     want = outcome(make(name).optimize(rastrigin, vectorized=vectorized))

@@ -133,7 +133,9 @@ def test_tell_at_large_dim_does_not_allocate_popsize_by_dim():
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 0.1 * popsize * dim * 8, peak
+    # tell works on a copy of the state (mean, Adam's two moments) and commits it
+    # (transactional): a few vectors, far from popsize x dim
+    assert peak < 0.1 * popsize * dim * 8 + 3 * dim * 8, peak
     assert np.all(np.isfinite(opt.mean)) and opt.generation == 2
 
 

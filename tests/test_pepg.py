@@ -184,7 +184,9 @@ def test_tell_memory_is_a_few_vectors_whatever_the_popsize(baseline):
         finally:
             tracemalloc.stop()
         assert np.all(np.isfinite(opt.mean)) and np.all(opt.sigma > 0)
-    assert max(peaks) < 8.5 * dim * 8, peaks
+    # 8.5 vectors of work, plus the copy of the state (mean, sigma, Adam's two
+    # moments) that a transactional tell commits
+    assert max(peaks) < 12.5 * dim * 8, peaks
     assert peaks[1] < 0.1 * 256 * dim * 8
 
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from evostrat import functions as F
-from evostrat.strategies.cmaes import CMAES
-from evostrat.strategies.sepcmaes import SepCMAES
+from evostrat.strategies.cma.cmaes import CMAES
+from evostrat.strategies.cma.sepcmaes import SepCMAES
 
 
 def _run(opt, f, target=1e-8, max_gen=100000):

@@ -2,7 +2,7 @@
 
 Equations are those of N. Hansen, "The CMA Evolution Strategy: A Tutorial",
 arXiv:1604.00772 (2016), Table 1 / Appendix A, with the choices pycma makes
-(documented in :mod:`evostrat.strategies.cmaes`); the separable variant is in
+(documented in :mod:`evostrat.strategies.cma.cmaes`); the separable variant is in
 :mod:`evostrat.kernels.cma_sep`, the eigendecomposition in
 :mod:`evostrat.kernels.cma_eigen`.
 

@@ -9,7 +9,7 @@ kernels of :mod:`evostrat.kernels.cma` add its rows).
 
 Small problems (n <= 48) use the Householder + QL solver :func:`ql_eigh` (faster
 than LAPACK there, no call overhead, single-threaded); larger ones call NumPy's
-``eigh`` from Python (:mod:`evostrat.strategies.cma_linalg`, one OpenBLAS thread up
+``eigh`` from Python (:mod:`evostrat.strategies.cma.linalg`, one OpenBLAS thread up
 to n = 320) and store the result with :func:`set_decomposition`.
 """
 

@@ -1,21 +1,28 @@
-"""The strategies, one per module, all over :class:`~evostrat.strategies.base.Strategy`."""
+"""The strategies, grouped by family, all over :class:`~evostrat.strategies.base.Strategy`.
+
+:data:`CLASSES` is the one list of them: ``evostrat``'s lazy exports, ``fmin``'s
+strategy names (the lower-case class names) and the contract tests all read it.
+Importing this package imports no strategy (and so no numba).
+"""
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
+
+#: class name -> module, for every strategy the library ships
+CLASSES = {
+    "SimpleES": "evostrat.strategies.simple.simple_es",
+    "SimpleGA": "evostrat.strategies.simple.simple_ga",
+    "CMAES": "evostrat.strategies.cma.cmaes",
+    "SepCMAES": "evostrat.strategies.cma.sepcmaes",
+    "PEPG": "evostrat.strategies.mirrored.pepg",
+    "SNES": "evostrat.strategies.nes.snes",
+    "XNES": "evostrat.strategies.nes.xnes",
+    "OpenES": "evostrat.strategies.mirrored.openes",
+}
 
 #: ``fmin(strategy=name)`` -> (module, class name)
-REGISTRY = {
-    "simplees": ("evostrat.strategies.simple_es", "SimpleES"),
-    "simplega": ("evostrat.strategies.simple_ga", "SimpleGA"),
-    "cmaes": ("evostrat.strategies.cmaes", "CMAES"),
-    "sepcmaes": ("evostrat.strategies.sepcmaes", "SepCMAES"),
-    "pepg": ("evostrat.strategies.pepg", "PEPG"),
-    "snes": ("evostrat.strategies.snes", "SNES"),
-    "xnes": ("evostrat.strategies.xnes", "XNES"),
-    "openes": ("evostrat.strategies.openes", "OpenES"),
-}
+REGISTRY = {cls.lower(): (module, cls) for cls, module in CLASSES.items()}
 
 
 def get_strategy(name: str) -> type:
@@ -27,12 +34,3 @@ def get_strategy(name: str) -> type:
         )
     module, cls = REGISTRY[key]
     return getattr(importlib.import_module(module), cls)
-
-
-def available() -> list[str]:
-    """Names of the strategies whose module is present."""
-    names = []
-    for key, (module, _) in REGISTRY.items():
-        if importlib.util.find_spec(module) is not None:
-            names.append(key)
-    return names

@@ -9,9 +9,11 @@ the common stop criteria, ``result``, ``optimize()`` and pickling. See
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,17 +21,33 @@ import numpy as np
 from evostrat.kernels import rng
 from evostrat.kernels.fitness import prepare_fitness
 from evostrat.result import Result
-from evostrat.validation import check_indices, check_int, check_real, real_array
+from evostrat.strategies.loop import run
+from evostrat.strategies.options import Option, check_options, option_table
+from evostrat.strategies.state import copied
+from evostrat.validation import (
+    check_bool,
+    check_indices,
+    check_int,
+    check_memory,
+    check_sigma,
+    real_array,
+    real_vector,
+)
 
-#: Options every strategy accepts, with their defaults. ``None`` means "not set".
-COMMON_OPTIONS: dict[str, Any] = {
-    "max_generations": None,  # default: pycma's maxiter, 100 + 150 (n+3)^2 / sqrt(popsize)
-    "max_evals": None,
-    "target": None,
-    "tolfun": 1e-11,
-    "tolx": 1e-11,
-    "nan_policy": "raise",
-}
+#: step sizes are capped here after every update, so samples stay finite whatever
+#: the caller does: sigma**2 times a covariance entry (at most ~1e16 by the
+#: eigenvalue floor of CMA-ES) still fits in a float64 (< 1.8e308)
+SIGMA_CAP = 1e100
+
+
+def default_popsize(dim: int) -> int:
+    """``4 + floor(3 ln n)`` (Hansen 2016, Table 1), every strategy's default."""
+    return 4 + int(3 * math.log(dim))
+
+
+def draw_seed() -> int:
+    """A fresh seed from the OS, ``0 <= seed < 2**63`` (kept so a run can repeat)."""
+    return int(np.random.SeedSequence().entropy) % (1 << 63)
 
 
 class Strategy:
@@ -55,14 +73,18 @@ class Strategy:
         options.
     """
 
-    #: lower-case name used by ``evostrat.fmin(strategy=...)``
-    name: ClassVar[str] = ""
-    #: the strategy's own options and their defaults
-    _options: ClassVar[dict[str, Any]] = {}
+    #: lower-case name used by ``evostrat.fmin(strategy=...)`` (the class name)
+    name: ClassVar[str] = "strategy"
+    #: the strategy's own options (merged with the base classes' and the common ones)
+    OPTIONS: ClassVar[dict[str, Option]] = {}
     #: whether ``sigma0`` may be an array of length dim
     _vector_sigma: ClassVar[bool] = False
     #: smallest population the strategy can work with
     _min_popsize: ClassVar[int] = 2
+    #: other names of options (pycma's), mapped to evostrat's
+    ALIASES: ClassVar[dict[str, str]] = {}
+    #: attributes that are scratch space: neither copied nor pickled
+    _SCRATCH: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -73,30 +95,29 @@ class Strategy:
         maximize: bool = False,
         **options: Any,
     ) -> None:
-        mean = np.array(x0, dtype=np.float64, copy=True)
-        if mean.ndim != 1 or mean.size == 0:
-            raise ValueError(
-                f"x0 must be a non-empty 1-D array, got shape {mean.shape}"
-            )
-        if not np.all(np.isfinite(mean)):
-            raise ValueError("x0 must be finite")
+        self.dim = 0  # set below; makes a half-built object printable
+        mean = real_vector("x0", x0)
         self.dim = mean.size
         self.mean = mean
-        self.sigma = self._check_sigma(sigma0)
-        self.maximize = bool(maximize)
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy) % (1 << 63)
-        self.seed = check_int("seed", seed, minimum=0)
+        self.sigma = check_sigma(
+            sigma0, self.dim, self._vector_sigma, type(self).__name__
+        )
+        self.maximize = check_bool("maximize", maximize)
+        self.seed = draw_seed() if seed is None else check_int("seed", seed, minimum=0)
         self._key = rng.derive_key(self.seed)
-        self.options = self._check_options(options)
+        self._opts = check_options(type(self), self._resolve_aliases(options))
         self.popsize = (
             self._default_popsize()
             if popsize is None
             else check_int("popsize", popsize, self._min_popsize)
         )
-        if self.options["max_generations"] is None:
+        check_memory(
+            self._memory_bytes(),
+            f"{type(self).__name__} with dim={self.dim} and popsize={self.popsize}",
+        )
+        if self._opts["max_generations"] is None:  # pycma's maxiter
             n = self.dim
-            self.options["max_generations"] = int(
+            self._opts["max_generations"] = int(
                 100 + 150 * (n + 3) ** 2 // math.sqrt(self.popsize)
             )
         self.generation = 0
@@ -109,10 +130,56 @@ class Strategy:
         self._best_hist: deque[float] = deque(maxlen=hist_len)
         self._cache: dict[str, Any] = {}
         self._setup()
+        self._stds0 = float(np.max(self._stds()))  # for the divergence test
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__.lower()
+
+    @classmethod
+    def _resolve_aliases(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """``options`` with pycma's names (:attr:`ALIASES`) replaced by evostrat's;
+        ``maxfevals=1e4`` and ``maxiter=inf`` are read as pycma users mean them."""
+        out = dict(options)
+        for alias, target in cls.ALIASES.items():
+            if alias not in out:
+                continue
+            if target in out:
+                raise TypeError(
+                    f"give either {alias!r} or {target!r}, not both "
+                    f"({alias} is pycma's name for {target})"
+                )
+            value = out.pop(alias)
+            if isinstance(value, float) and option_table(cls)[target].kind == "int":
+                if value == math.inf:
+                    value = None
+                elif value.is_integer():
+                    value = int(value)
+            out[target] = value
+        return out
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """Every option's value (read-only; the stop options can be changed through
+        ``optimize``)."""
+        return MappingProxyType(self._opts)
+
+    @classmethod
+    def fit_popsize(cls, popsize: int, **options: Any) -> int:
+        """The population size closest to ``popsize`` (and not below it) that the
+        strategy accepts with ``options``; restart schemes use it to grow a
+        population. Override where only some sizes work (e.g. even ones)."""
+        return max(int(popsize), cls._min_popsize)
 
     # ------------------------------------------------------------------ hooks
     def _default_popsize(self) -> int:
-        return 4 + int(3 * math.log(self.dim))
+        return self.fit_popsize(default_popsize(self.dim), **self._opts)
+
+    def _memory_bytes(self) -> int:
+        """Memory the strategy will hold (bytes), estimated before it is built; the
+        default counts a population and a few vectors."""
+        return 8 * (2 * self.popsize * self.dim + 8 * self.dim + 8 * self.popsize)
 
     def _setup(self) -> None:
         """Build the strategy state from ``mean``, ``sigma`` and ``options``."""
@@ -144,53 +211,26 @@ class Strategy:
             self.__dict__["_all_idx"] = idx
         return idx
 
+    def _is_everyone(self, indices: np.ndarray) -> bool:
+        """Whether ``indices`` asks for the whole population, in order (then a
+        strategy may keep the population for ``tell``)."""
+        everyone = self._all_indices
+        return indices is everyone or (
+            indices.shape[0] == everyone.shape[0]
+            and bool(np.array_equal(indices, everyone))
+        )
+
     def _stop_criteria(self) -> dict[str, Any]:
         """Strategy-specific stop criteria met now, ``{option name: value}``."""
         return {}
 
+    def _diverged(self) -> bool:
+        """Whether the step size has grown past ``tolupsigma`` times its start
+        (the common divergence test; CMA-ES uses pycma's form)."""
+        limit = self._opts["tolupsigma"]
+        return limit is not None and float(np.max(self._stds())) > limit * self._stds0
+
     # ------------------------------------------------------------- validation
-    def _check_sigma(self, sigma0: Any) -> float | np.ndarray:
-        sigma = np.array(sigma0, dtype=np.float64)
-        if sigma.ndim == 0:
-            value = float(sigma)
-            if not (np.isfinite(value) and value > 0):
-                raise ValueError(
-                    f"sigma0 must be a positive finite number, got {sigma0!r}"
-                )
-            return value
-        if not self._vector_sigma:
-            raise ValueError(
-                f"{type(self).__name__} takes a scalar sigma0, got shape {sigma.shape}"
-            )
-        if sigma.shape != (self.dim,):
-            raise ValueError(
-                f"sigma0 must be a scalar or have shape ({self.dim},), got {sigma.shape}"
-            )
-        if not np.all(np.isfinite(sigma) & (sigma > 0)):
-            raise ValueError("every entry of sigma0 must be positive and finite")
-        return sigma
-
-    def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        known = {**COMMON_OPTIONS, **self._options}
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            raise TypeError(
-                f"{type(self).__name__} got unknown option(s) {', '.join(unknown)}; "
-                f"known options: {', '.join(sorted(known))}"
-            )
-        merged = {**known, **options}
-        if merged["nan_policy"] not in ("raise", "worst"):
-            raise ValueError(
-                f"nan_policy must be 'raise' or 'worst', got {merged['nan_policy']!r}"
-            )
-        for name in ("max_generations", "max_evals"):
-            if merged[name] is not None:
-                merged[name] = check_int(name, merged[name], minimum=0)
-        for name in ("tolfun", "tolx", "target"):
-            if merged[name] is not None:
-                check_real(name, merged[name])
-        return merged
-
     def _check_fitness(self, fitnesses: Any) -> tuple[np.ndarray, int, float]:
         """Validated fitness in minimization sense (NaN made +inf, a new array), the
         index of the best and the spread of the finite values; or an error. Changes
@@ -209,10 +249,9 @@ class Strategy:
             raise ValueError(
                 f"tell() takes {self.popsize} fitness values (popsize), got {f.shape[0]}"
             )
-        f = f.astype(np.float64)  # always a copy: the caller's data stays as it was
+        where = np.flatnonzero(np.isnan(f))
         best, spread, n_nan = prepare_fitness(f, self.maximize)
-        if n_nan and self.options["nan_policy"] != "worst":
-            where = np.flatnonzero(np.isnan(np.asarray(fitnesses, dtype=np.float64)))
+        if n_nan and self._opts["nan_policy"] != "worst":
             raise ValueError(
                 f"fitness is NaN at indices {where.tolist()}; "
                 "pass nan_policy='worst' to rank NaN last"
@@ -246,25 +285,64 @@ class Strategy:
     def tell(self, fitnesses: Sequence[float] | np.ndarray) -> None:
         """Update the search distribution from one fitness per row of ``ask()``.
 
+        The update is computed on a copy of the state and committed in one step, so
+        an exception (a bad value, Ctrl-C, MemoryError) leaves the strategy exactly
+        as it was: a corrected ``tell`` still works.
+
         Raises
         ------
         RuntimeError
             ``tell`` before ``ask`` in this generation.
         ValueError
             Wrong length, 2-D input, non-numeric values, or NaN (unless
-            ``nan_policy="worst"``). The strategy is then left exactly as it was.
+            ``nan_policy="worst"``).
         """
         f, best, spread = self._check_fitness(fitnesses)
+        new = self._clone(keep_cache=True)
+        new._apply(f, best, spread)
+        self.__dict__ = new.__dict__  # the commit: one store, atomic for signals
+
+    def _apply(self, f: np.ndarray, best: int, spread: float) -> None:
+        """The whole update of ``tell`` (on a clone: see :meth:`tell`)."""
         if f[best] < self._fbest or self._xbest is None:
             self._xbest = self._row(best)
             self._fbest = float(f[best])
         self._fit_range = spread
         self._best_hist.append(float(f[best]))
         self._update(f)
-        self._cache.clear()
+        if isinstance(self.sigma, np.ndarray):
+            np.minimum(self.sigma, SIGMA_CAP, out=self.sigma)
+        else:
+            self.sigma = min(self.sigma, SIGMA_CAP)
+        self._cache = {}
         self.generation += 1
         self.evals += self.popsize
         self._asked = False
+
+    # ------------------------------------------------------------------ copies
+    def _clone(self, keep_cache: bool = False) -> Strategy:
+        """A copy whose state shares nothing writable with this one (read-only arrays,
+        such as a noise table, are shared; the sample cache only with ``keep_cache``)."""
+        new = object.__new__(type(self))
+        skip = ("_cache", *self._SCRATCH)
+        state = {k: copied(v) for k, v in self.__dict__.items() if k not in skip}
+        state["_cache"] = dict(self._cache) if keep_cache else {}
+        new.__dict__.update(state)
+        return new
+
+    def __copy__(self) -> Strategy:
+        return self._clone()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Strategy:
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        state = copy.deepcopy(self.__getstate__(), memo)
+        setstate = getattr(new, "__setstate__", None)
+        if setstate is not None:
+            setstate(state)
+        else:
+            new.__dict__.update(state)
+        return new
 
     # ------------------------------------------------------------- stopping
     def stop(self) -> dict[str, Any]:
@@ -273,15 +351,13 @@ class Strategy:
         The answer only changes with ``tell`` or the options, so it is computed once
         per generation (``while not opt.stop()`` costs a dict copy).
         """
-        key = tuple(map(id, self.options.values()))
         cached = self._cache.get("stop")
-        if cached is None or cached[0] != key:
-            cached = (key, self._stop_now())
-            self._cache["stop"] = cached
-        return dict(cached[1])
+        if cached is None:
+            cached = self._cache["stop"] = self._stop_now()
+        return dict(cached)
 
     def _stop_now(self) -> dict[str, Any]:
-        o = self.options
+        o = self._opts
         out: dict[str, Any] = {}
         if o["max_generations"] is not None and self.generation >= o["max_generations"]:
             out["max_generations"] = o["max_generations"]
@@ -296,13 +372,23 @@ class Strategy:
             if (
                 o["tolfun"] is not None
                 and self._fit_range < o["tolfun"]
+                and (self.popsize > 1 or len(hist) > 9)  # pycma: a history first
                 and max(hist) - min(hist) < o["tolfun"]
             ):
                 out["tolfun"] = o["tolfun"]
             if o["tolx"] is not None and np.all(self._stds() < o["tolx"]):
                 out["tolx"] = o["tolx"]
+            if self._diverged():
+                out["tolupsigma"] = o["tolupsigma"]
         out.update(self._stop_criteria())
         return out
+
+    def _set_stop_options(self, **values: Any) -> None:
+        """Change stop options (those not None) after construction, checked first."""
+        given = {k: v for k, v in values.items() if v is not None}
+        checked = check_options(type(self), given)
+        self._opts = {**self._opts, **{k: checked[k] for k in given}}
+        self._cache.pop("stop", None)
 
     # --------------------------------------------------------------- results
     @property
@@ -350,44 +436,21 @@ class Strategy:
             Print one line per generation (every 10 % of the budget at most).
         vectorized : bool
             Whether ``f`` takes a 2-D block of rows.
+
+        Ctrl-C ends the run after the last completed generation (``tell`` is
+        transactional) and returns its result.
         """
-        from evostrat.evaluators import SerialEvaluator
-        from evostrat.evaluators.base import is_main_process
-
-        updates = {"max_generations": max_generations, "max_evals": max_evals}
-        updates["target"] = target
-        for name, value in updates.items():
-            if value is not None:
-                self.options[name] = self._check_options({name: value})[name]
-        evaluator = SerialEvaluator() if evaluator is None else evaluator
-        show = progress and is_main_process(evaluator)
-        try:
-            while not self.stop():
-                self.tell(evaluator.evaluate(self, f, vectorized=vectorized))
-                if show:
-                    self._print_progress()
-                if callback is not None and callback(self):
-                    break
-        except KeyboardInterrupt:
-            if show or progress:
-                print(f"interrupted; best so far f={self.result.fbest:.6g}")
-        return self.result
-
-    def _print_progress(self) -> None:
-        g = self.generation
-        if g <= 10 or g % max(1, self.options["max_generations"] // 10) == 0:
-            r = self.result
-            print(
-                f"{self.name} gen {g:6d} evals {self.evals:8d} "
-                f"fbest {r.fbest:.6e} sigma {float(np.mean(self.sigma)):.3e}",
-                flush=True,
-            )
+        self._set_stop_options(
+            max_generations=max_generations, max_evals=max_evals, target=target
+        )
+        return run(self, f, evaluator, callback, progress, vectorized)
 
     # -------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_cache"] = {}
-        state.pop("_all_idx", None)
+        for name in ("_all_idx", *self._SCRATCH):
+            state.pop(name, None)
         return state
 
     def __repr__(self) -> str:

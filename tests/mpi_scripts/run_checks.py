@@ -5,7 +5,7 @@ the ranks with each other and with a serial run in the test process.
 
 Modes
 -----
-same     every strategy of ``available()``: 5 generations on rastrigin (dim 5),
+same     every strategy of ``list(REGISTRY)``: 5 generations on rastrigin (dim 5),
          plain and vectorized; fmin with CMA-ES and one restart; xbest, xmean,
          fbest and the evaluator's stats.
 bytes    SimpleES, popsize 16, 2 generations at dim 10 and dim 1e5: bytes_sent.
@@ -29,7 +29,7 @@ from es_objectives import FailOn, NotReal  # noqa: E402
 
 import evostrat  # noqa: E402
 from evostrat.functions import rastrigin, sphere  # noqa: E402
-from evostrat.strategies import available, get_strategy  # noqa: E402
+from evostrat.strategies import REGISTRY, get_strategy  # noqa: E402
 
 DIM = 5
 SEED = 11
@@ -46,7 +46,7 @@ def make(name: str) -> evostrat.Strategy:
 def same() -> dict:
     ev = evostrat.MPIEvaluator()
     out = {}
-    for name in available():
+    for name in list(REGISTRY):
         for vectorized in (False, True):
             res = make(name).optimize(rastrigin, evaluator=ev, vectorized=vectorized)
             out[name, vectorized] = (

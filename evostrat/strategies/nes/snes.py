@@ -7,56 +7,17 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from evostrat.kernels import nes, rng, shaping
-from evostrat.strategies.base import Strategy
-from evostrat.validation import check_bool, check_in_range
-
-#: ``utilities`` option -> rank-indexed utilities of a population size
-UTILITIES = {
-    "nes": shaping.nes_utilities,
-    "centered_ranks": nes.centered_rank_utilities_by_rank,
-}
-
-#: options SNES and XNES share; None learning rates are the paper's defaults
-NES_OPTIONS: dict[str, Any] = {
-    "learning_rate_mean": None,
-    "learning_rate_sigma": None,
-    "utilities": "nes",
-}
-#: scales are kept in [SIGMA_MIN, SIGMA_MAX]: positive and finite
-SIGMA_MIN, SIGMA_MAX = 1e-300, 1e300
+from evostrat.kernels import nes, rng
+from evostrat.strategies.nes.base import (
+    SIGMA_MAX,
+    SIGMA_MIN,
+    NESStrategy,
+    individual_utilities,
+)
+from evostrat.strategies.options import Option, flag
 
 
-def check_nes_options(
-    options: dict[str, Any], rates: tuple[str, ...], flag: str
-) -> dict[str, float | None]:
-    """Check the learning rates ``rates`` (None or positive finite), ``utilities``
-    and the bool option ``flag``; returns the rates (None where not given)."""
-    checked = {
-        name: check_in_range(name, options[name], 0, open_low=True, none_ok=True)
-        for name in rates
-    }
-    check_utilities(options["utilities"])
-    check_bool(flag, options[flag])
-    return checked
-
-
-def check_utilities(value: Any) -> str:
-    """The ``utilities`` option, checked."""
-    if value not in UTILITIES:
-        raise ValueError(
-            f"utilities must be one of {', '.join(map(repr, UTILITIES))}, got {value!r}"
-        )
-    return value
-
-
-def individual_utilities(utilities: str, fitness: np.ndarray) -> np.ndarray:
-    """Utility of each individual (ties share their ranks' mean utility)."""
-    order = shaping.argsort(fitness)
-    return nes.tied_utilities(fitness, order, UTILITIES[utilities](fitness.shape[0]))
-
-
-class SNES(Strategy):
+class SNES(NESStrategy):
     r"""Separable natural evolution strategy (SNES).
 
     D. Wierstra, T. Schaul, T. Glasmachers, Y. Sun, J. Peters, J. Schmidhuber,
@@ -97,22 +58,20 @@ class SNES(Strategy):
         mean utility of their ranks.
     """
 
-    name = "snes"
-    _options: ClassVar[dict[str, Any]] = {**NES_OPTIONS, "antithetic": False}
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        "antithetic": flag("mirrored pairs (popsize must then be even)", False),
+    }
     _vector_sigma = True
 
-    def _default_popsize(self) -> int:
-        popsize = 4 + int(3 * math.log(self.dim))
-        if self.options["antithetic"]:
-            popsize += popsize % 2
-        return popsize
+    @classmethod
+    def fit_popsize(cls, popsize: int, **options: Any) -> int:
+        """Even with ``antithetic=True``."""
+        popsize = max(int(popsize), cls._min_popsize)
+        return popsize + popsize % 2 if options.get("antithetic") else popsize
 
     def _setup(self) -> None:
         o = self.options
-        rates = check_nes_options(
-            o, ("learning_rate_mean", "learning_rate_sigma"), "antithetic"
-        )
-        eta_mean, eta_sigma = rates["learning_rate_mean"], rates["learning_rate_sigma"]
+        eta_mean, eta_sigma = o["learning_rate_mean"], o["learning_rate_sigma"]
         if o["antithetic"] and self.popsize % 2:
             raise ValueError(
                 f"antithetic sampling needs an even popsize, got {self.popsize}"

@@ -2,7 +2,7 @@
 
 N. Hansen, "The CMA Evolution Strategy: A Tutorial", arXiv:1604.00772 (2016), Table 1
 and eqs. (49)-(58) (``defaults="tutorial"``), or the variants pycma 4.x uses
-(``defaults="pycma"``), listed in :mod:`evostrat.strategies.cmaes`.
+(``defaults="pycma"``), listed in :mod:`evostrat.strategies.cma.cmaes`.
 """
 
 from __future__ import annotations

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from evostrat.kernels import rng
-from evostrat.strategies.base import Strategy
-from evostrat.strategies.simple_es import check_sigma_schedule, decayed_sigma
-from evostrat.validation import check_in_range
+from evostrat.strategies.base import Strategy, default_popsize
+from evostrat.strategies.options import (
+    SIGMA_SCHEDULE,
+    Option,
+    decayed,
+    flag,
+    fraction,
+)
 
 
 class SimpleGA(Strategy):
@@ -38,29 +43,29 @@ class SimpleGA(Strategy):
         Floor of sigma under decay.
     """
 
-    name = "simplega"
-    _options: ClassVar[dict[str, Any]] = {
-        "elite_ratio": 0.1,
-        "elitism": True,
-        "sigma_decay": 1.0,
-        "sigma_limit": 0.0,
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        "elite_ratio": fraction(
+            "fraction of the population kept as elites (at least one)",
+            0.1,
+            open_low=True,
+        ),
+        "elitism": flag("keep previous elites in the selection", True),
+        **SIGMA_SCHEDULE,
     }
     _vector_sigma = True
 
     def _default_popsize(self) -> int:
-        return max(16, 4 + int(3 * math.log(self.dim)))
+        return max(16, default_popsize(self.dim))  # estool's SimpleGA: 16 at least
 
     def _setup(self) -> None:
         o = self.options
-        check_in_range("elite_ratio", o["elite_ratio"], 0, 1, open_low=True)
-        check_sigma_schedule(o)
         self.n_elites = max(1, math.ceil(o["elite_ratio"] * self.popsize))
         self.elites = self.mean[None, :].copy()  # generation 0: everyone from x0
         self.elite_fitness = np.array([math.inf])
 
     def _sample(self, indices: np.ndarray) -> np.ndarray:
         X = self._children(indices)
-        if X.shape[0] == self.popsize and np.array_equal(indices, self._all_indices):
+        if self._is_everyone(indices):
             self._cache["population"] = X.copy()  # tell selects from it
         return X
 
@@ -88,4 +93,5 @@ class SimpleGA(Strategy):
         self.elites = X[order]
         self.elite_fitness = fitness[order]
         self.mean = self.elites.mean(axis=0)
-        self.sigma = decayed_sigma(self.sigma, self.options)
+        o = self.options
+        self.sigma = decayed(self.sigma, o["sigma_decay"], o["sigma_limit"])

@@ -7,7 +7,7 @@ Complexity", PPSN X (2008), section 3: ``C`` is kept diagonal, the sampling is
 the rank-one and rank-:math:`\mu` updates is kept, with the learning rates multiplied
 by :math:`(n + 2)/3` (their eq. (6)) because the diagonal has only n degrees of
 freedom. Everything else (weights, cs, damps, cc, h_sigma, stop criteria) is as in
-:class:`~evostrat.strategies.cmaes.CMAES`. Time and memory per generation are
+:class:`~evostrat.strategies.cma.cmaes.CMAES`. Time and memory per generation are
 O(lambda n); no n x n array is ever formed.
 """
 
@@ -16,16 +16,17 @@ from __future__ import annotations
 import numpy as np
 
 from evostrat.kernels import cma_sep, rng
-from evostrat.strategies.cmaes import CMAES
+from evostrat.strategies.cma.base import CMABase
 
 #: a variance never drops below this fraction of its previous value in one update
 VARIANCE_SHRINK = 1e-2
 
 
-class SepCMAES(CMAES):
+class SepCMAES(CMABase):
     r"""Separable CMA-ES (Ros & Hansen, PPSN 2008): diagonal covariance.
 
-    Same constructor, options and stop criteria as :class:`CMAES` (``conditioncov``
+    Same constructor, options and stop criteria as
+    :class:`~evostrat.strategies.cma.cmaes.CMAES` (``conditioncov``
     uses ``max(c) / min(c)``, ``noeffectaxis`` the coordinate axes). Learning rates
     :math:`c_1, c_\mu` are CMAES's times :math:`(n+2)/3`, capped so that
     :math:`c_1 + c_\mu \le 1`; with ``active=True`` the negative weights are limited
@@ -39,13 +40,14 @@ class SepCMAES(CMAES):
         Alias of ``cov_diag`` (the diagonal, not an n x n matrix).
     """
 
-    name = "sepcmaes"
-
     def _learning_rates(self, p: dict[str, float]) -> tuple[float, float]:
         fac = (self.dim + 2.0) / 3.0
         c1 = min(1.0, p["c1"] * fac)
         cmu = min(1.0 - c1, p["cmu"] * fac)
         return c1, cmu
+
+    def _memory_bytes(self) -> int:
+        return 8 * (6 * self.popsize * self.dim + 8 * self.dim + 2 * self.popsize)
 
     def _setup_cov(self) -> None:
         self._vecs = np.zeros((4, self.dim))  # p_sigma, p_c, diag(C), sqrt(diag(C))
@@ -67,17 +69,10 @@ class SepCMAES(CMAES):
         """Eigenvalues of the diagonal ``C``, ascending."""
         return np.sort(self._vecs[2])
 
-    @property
-    def B(self) -> np.ndarray:
-        raise AttributeError("SepCMAES has no eigenvector matrix (C is diagonal)")
-
-    def _samples_rows(self) -> bool:
-        return True
-
     def _sample_rows(self, indices: np.ndarray, whole: bool) -> np.ndarray:
         ZYX = np.empty((3, indices.shape[0], self.dim))
         ZYX[0] = rng.normal_rows(
-            self._key64, self.generation, indices, self.dim, rng.STREAM_NORMAL
+            self._key, self.generation, indices, self.dim, rng.STREAM_NORMAL
         )
         cma_sep.transform_diag(ZYX, self._vecs[3], self.mean, self.sigma)
         return ZYX
@@ -93,6 +88,9 @@ class SepCMAES(CMAES):
 
     def _diag_cov(self) -> np.ndarray:
         return self._vecs[2]
+
+    def _max_eigenvalue(self) -> float:
+        return float(self.cov_diag.max())
 
     def _condition(self) -> float:
         return float(self.cov_diag.max() / self.cov_diag.min())

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from evostrat.kernels import rng
 from evostrat.strategies.base import Strategy
-from evostrat.validation import check_bool, check_in_range
-
-
-def check_sigma_schedule(options: dict[str, Any]) -> None:
-    """Check ``elitism`` (a bool), ``sigma_decay`` (in (0, 1]) and ``sigma_limit``
-    (>= 0, finite): the options SimpleES and SimpleGA share."""
-    check_bool("elitism", options["elitism"])
-    check_in_range("sigma_decay", options["sigma_decay"], 0, 1, open_low=True)
-    check_in_range("sigma_limit", options["sigma_limit"], 0)
-
-
-def decayed_sigma(sigma: float | np.ndarray, options: dict[str, Any]) -> Any:
-    """``max(sigma * sigma_decay, sigma_limit)``, a float for a scalar ``sigma``
-    (estool's schedule)."""
-    sigma = np.maximum(sigma * options["sigma_decay"], options["sigma_limit"])
-    return float(sigma) if np.ndim(sigma) == 0 else sigma
+from evostrat.strategies.options import SIGMA_SCHEDULE, Option, decayed, flag
 
 
 class SimpleES(Strategy):
@@ -46,19 +31,13 @@ class SimpleES(Strategy):
         Floor of sigma under decay.
     """
 
-    name = "simplees"
-    _options: ClassVar[dict[str, Any]] = {
-        "elitism": False,
-        "sigma_decay": 1.0,
-        "sigma_limit": 0.0,
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        "elitism": flag("keep the current mean unless a sample is better", False),
+        **SIGMA_SCHEDULE,
     }
     _vector_sigma = True
 
-    def _default_popsize(self) -> int:
-        return 4 + int(3 * math.log(self.dim))
-
     def _setup(self) -> None:
-        check_sigma_schedule(self.options)
         self._fmean = math.inf  # fitness of the current mean (elitism)
 
     def _sample(self, indices: np.ndarray) -> np.ndarray:
@@ -79,4 +58,5 @@ class SimpleES(Strategy):
         if not self.options["elitism"] or fitness[best] < self._fmean:
             self.mean = self._row(best)
             self._fmean = float(fitness[best])
-        self.sigma = decayed_sigma(self.sigma, self.options)
+        o = self.options
+        self.sigma = decayed(self.sigma, o["sigma_decay"], o["sigma_limit"])

@@ -8,12 +8,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from evostrat.kernels import es_grad, rng
-from evostrat.strategies.base import Strategy
-from evostrat.strategies.mirrored import SIGMA_FLOOR, MirroredSampling
-from evostrat.validation import check_in_range
+from evostrat.strategies.base import default_popsize
+from evostrat.strategies.mirrored.base import SIGMA_FLOOR, MirroredStrategy
+from evostrat.strategies.options import Option, fraction
 
 
-class PEPG(MirroredSampling, Strategy):
+class PEPG(MirroredStrategy):
     r"""Parameter-exploring policy gradients (F. Sehnke, C. Osendorfer, T. Rückstieß,
     A. Graves, J. Peters, J. Schmidhuber, "Parameter-exploring policy gradients",
     Neural Networks 23(4), 2010, section 2.3 "symmetric sampling"; options as in
@@ -77,45 +77,52 @@ class PEPG(MirroredSampling, Strategy):
     with ``baseline="mean"``.
     """
 
-    name = "pepg"
     _vector_sigma = True
-    _options: ClassVar[dict[str, Any]] = {
-        "learning_rate": 0.01,
-        "learning_rate_decay": 1.0,
-        "learning_rate_limit": 0.0,
-        "sigma_alpha": 0.2,
-        "sigma_max_change": 0.2,
-        "sigma_decay": 1.0,
-        "sigma_limit": 0.0,
-        "weight_decay": 0.0,
-        "rank_fitness": True,
-        "baseline": "average",
-        "elite_ratio": 0.0,
-        "optimizer": "adam",
-        "momentum": 0.9,
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        "sigma_alpha": Option(
+            0.2, "learning rate of sigma (0 keeps it fixed)", "real", 0
+        ),
+        "sigma_max_change": Option(
+            0.2,
+            "largest relative change of a sigma coordinate per generation",
+            "real",
+            0.0,
+            1.0,
+            open_low=True,
+            open_high=True,
+        ),
+        "weight_decay": Option(
+            0.0, "L2 coefficient added to the mean's gradient", "real", 0.0
+        ),
+        "baseline": Option(
+            "average",
+            "baseline of the sigma update: the generation's average utility, or "
+            "the current mean's (evaluated as the last individual)",
+            "choice",
+            choices=("average", "mean"),
+        ),
+        "elite_ratio": fraction(
+            "if positive, move the mean to the average of the best perturbed rows",
+            0.0,
+        ),
     }
 
+    @classmethod
+    def fit_popsize(cls, popsize: int, **options: Any) -> int:
+        """Pairs, plus the mean's row with ``baseline="mean"``."""
+        if options.get("baseline") == "mean":
+            popsize = max(int(popsize), 3)
+            return popsize + 1 - popsize % 2  # odd: pairs and the mean
+        popsize = max(int(popsize), 2)
+        return popsize + popsize % 2
+
     def _default_popsize(self) -> int:
-        even = 2 * math.ceil((4 + int(3 * math.log(self.dim))) / 2)
+        even = 2 * math.ceil(default_popsize(self.dim) / 2)
         return even + (self.options["baseline"] == "mean")
 
     def _setup(self) -> None:
         o = self.options
-        if o["baseline"] not in ("average", "mean"):
-            raise ValueError(
-                f"baseline must be 'average' or 'mean', got {o['baseline']!r}"
-            )
         self._setup_gradient_step()
-        check_in_range("sigma_alpha", o["sigma_alpha"], 0)
-        check_in_range(
-            "sigma_max_change",
-            o["sigma_max_change"],
-            0,
-            1,
-            open_low=True,
-            open_high=True,
-        )
-        check_in_range("elite_ratio", o["elite_ratio"], 0, 1)
         self._pairs = True
         if o["baseline"] == "mean":
             if self.popsize % 2 == 0 or self.popsize < 3:
@@ -162,7 +169,7 @@ class PEPG(MirroredSampling, Strategy):
         streams = self._noise_streams()
         # one pass over the regenerated noise; blocks depend on the size only
         blocks = self._tell_blocks(npairs)
-        key, g, tag = self._signed_key(), self.generation, rng.STREAM_NORMAL
+        key, g, tag = self._key, self.generation, rng.STREAM_NORMAL
         z = np.empty((blocks, self.dim))
         if blocks == 1:
             step_mean, step_sigma = np.empty(self.dim), np.empty(self.dim)

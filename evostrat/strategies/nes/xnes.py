@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from evostrat.kernels import nes, rng, shaping
-from evostrat.strategies.base import Strategy
-from evostrat.strategies.snes import (
-    NES_OPTIONS,
+from evostrat.strategies.nes.base import (
     SIGMA_MAX,
     SIGMA_MIN,
-    check_nes_options,
+    NESStrategy,
     individual_utilities,
 )
+from evostrat.strategies.options import Option, flag, positive
 
 
-class XNES(Strategy):
+class XNES(NESStrategy):
     r"""Exponential natural evolution strategy (xNES), full covariance.
 
     D. Wierstra, T. Schaul, T. Glasmachers, Y. Sun, J. Peters, J. Schmidhuber,
@@ -70,7 +69,7 @@ class XNES(Strategy):
     learning_rate_B : float, optional
         :math:`\eta_B`; None gives the same default as :math:`\eta_\sigma`.
     utilities : {"nes", "centered_ranks"}, default "nes"
-        Fitness shaping, as in :class:`~evostrat.strategies.snes.SNES`.
+        Fitness shaping, as in :class:`~evostrat.strategies.nes.snes.SNES`.
     adaptation_sampling : bool, default False
         Adapt :math:`\eta_\sigma` online (Algorithm 4); ``eta_sigma`` then holds
         the current rate and ``learning_rate_sigma`` its initial value.
@@ -78,21 +77,19 @@ class XNES(Strategy):
         hurts on ill-conditioned and curved problems (``benchmarks/nes.py``).
     """
 
-    name = "xnes"
-    _options: ClassVar[dict[str, Any]] = {
-        **NES_OPTIONS,
-        "learning_rate_B": None,
-        "adaptation_sampling": False,
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        "learning_rate_B": positive(
+            "eta_B; None: the same default as eta_sigma", None, none_ok=True
+        ),
+        "adaptation_sampling": flag("adapt eta_sigma online (Algorithm 4)", False),
     }
     _vector_sigma = False
 
+    def _memory_bytes(self) -> int:
+        return 8 * (3 * self.dim * self.dim + 2 * self.popsize * self.dim)
+
     def _setup(self) -> None:
-        o = self.options
-        rates = check_nes_options(
-            o,
-            ("learning_rate_mean", "learning_rate_sigma", "learning_rate_B"),
-            "adaptation_sampling",
-        )
+        rates = self.options
         d = self.dim
         default = 3.0 * (3.0 + math.log(d)) / (5.0 * d * math.sqrt(d))
         self.eta_mean = rates["learning_rate_mean"] or 1.0
@@ -112,9 +109,7 @@ class XNES(Strategy):
 
     def _sample(self, indices: np.ndarray) -> np.ndarray:
         S = self._noise(indices)
-        if indices.shape[0] == self.popsize and np.array_equal(
-            indices, self._all_indices
-        ):
+        if self._is_everyone(indices):
             self._cache["noise"] = S  # the whole population: tell reuses it
         return nes.affine_rows(self.mean, self.sigma * self.B, S)
 

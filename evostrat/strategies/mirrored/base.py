@@ -8,13 +8,23 @@ Algorithm 2).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
 from evostrat.kernels import es_grad, rng, shaping
 from evostrat.optimizers import SGD, Adam
-from evostrat.validation import check_bool, check_in_range
+from evostrat.strategies.base import Strategy
+from evostrat.strategies.options import (
+    SIGMA_SCHEDULE,
+    Option,
+    decayed,
+    flag,
+    fraction,
+    positive,
+)
+from evostrat.validation import check_in_range
 
 #: above this many numbers (rows x dim) a batch of rows is made by many threads
 PARALLEL_THRESHOLD = 1 << 16
@@ -25,45 +35,52 @@ MAX_TELL_BLOCKS = 2
 SIGMA_FLOOR = 1e-300
 
 
-def make_optimizer(options: dict[str, Any]) -> Adam | SGD:
+def make_optimizer(options: Mapping[str, Any]) -> Adam | SGD:
     """The optimizer named by ``options["optimizer"]`` ("adam" or "sgd")."""
-    name = options["optimizer"]
-    lr = check_in_range("learning_rate", options["learning_rate"], 0, open_low=True)
-    if name == "adam":
-        return Adam(lr)
-    if name == "sgd":
-        momentum = check_in_range("momentum", options["momentum"], 0, 1, open_high=True)
-        return SGD(lr, momentum=momentum)
-    raise ValueError(f"optimizer must be 'adam' or 'sgd', got {name!r}")
+    if options["optimizer"] == "adam":
+        return Adam(options["learning_rate"])
+    return SGD(options["learning_rate"], momentum=options["momentum"])
 
 
-class MirroredSampling:
-    """Rows ``mean +- sigma * z_k`` rebuilt from the stream of pair ``k``.
+class MirroredStrategy(Strategy):
+    """Base of OpenES and PEPG: rows ``mean +- sigma * z_k`` rebuilt from the stream
+    of pair ``k``, and a gradient step on the mean.
 
     A subclass sets ``self._pairs`` (whether rows ``2k`` and ``2k + 1`` share the
     stream ``k`` with opposite signs; otherwise row ``i`` has stream ``i``) and
     ``self._mean_row`` (an index whose row is the unperturbed mean, or -1), and calls
-    :meth:`_setup_gradient_step` from its ``_setup``. Its options include
-    ``learning_rate``, ``learning_rate_decay``, ``learning_rate_limit``,
-    ``weight_decay``, ``sigma_decay``, ``sigma_limit``, ``rank_fitness``,
-    ``optimizer`` and ``momentum`` (documented by OpenES and PEPG).
+    :meth:`_setup_gradient_step` from its ``_setup``. The options below are
+    documented by OpenES and PEPG.
     """
 
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        "learning_rate": positive("the optimizer's step size (Adam's alpha)", 0.01),
+        "learning_rate_decay": fraction(
+            "factor applied to the learning rate after each generation",
+            1.0,
+            open_low=True,
+        ),
+        "learning_rate_limit": Option(
+            0.0, "floor of the learning rate under decay", "real", 0.0
+        ),
+        **SIGMA_SCHEDULE,
+        "rank_fitness": flag(
+            "centered-rank utilities; False: standardized fitness", True
+        ),
+        "optimizer": Option(
+            "adam", "the optimizer of the mean", "choice", choices=("adam", "sgd")
+        ),
+        "momentum": Option(
+            0.9, "momentum of optimizer='sgd'", "real", 0.0, 1.0, open_high=True
+        ),
+    }
     _pairs: bool
     _mean_row: int
 
     # ------------------------------------------------------------ the gradient step
     def _setup_gradient_step(self) -> None:
-        """Check the options shared by OpenES and PEPG; build the optimizer."""
-        o = self.options
-        self._optimizer = make_optimizer(o)
-        check_in_range(
-            "learning_rate_decay", o["learning_rate_decay"], 0, 1, open_low=True
-        )
-        for name in ("learning_rate_limit", "weight_decay", "sigma_limit"):
-            check_in_range(name, o[name], 0)
-        check_in_range("sigma_decay", o["sigma_decay"], 0, 1, open_low=True)
-        check_bool("rank_fitness", o["rank_fitness"])
+        """Build the optimizer (the options are checked by the base)."""
+        self._optimizer = make_optimizer(self.options)
 
     @property
     def learning_rate(self) -> float:
@@ -92,15 +109,11 @@ class MirroredSampling:
     def _decay_learning_rate(self) -> None:
         """``learning_rate <- max(learning_rate * decay, limit)`` (estool's options)."""
         o = self.options
-        self._optimizer.learning_rate = float(
-            max(self.learning_rate * o["learning_rate_decay"], o["learning_rate_limit"])
+        self._optimizer.learning_rate = decayed(
+            self.learning_rate, o["learning_rate_decay"], o["learning_rate_limit"]
         )
 
     # ------------------------------------------------------------- mirrored rows
-    def _signed_key(self) -> int:
-        key = self._key
-        return key - (1 << 64) if key >= (1 << 63) else key
-
     def _streams(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Stream (pair) and sign of each row; stream -1 means "the mean itself"."""
         if self._pairs:
@@ -129,7 +142,7 @@ class MirroredSampling:
         out = np.empty((indices.shape[0], self.dim))
         if indices.shape[0] == 0:
             return out
-        key, g, tag = self._signed_key(), self.generation, rng.STREAM_NORMAL
+        key, g, tag = self._key, self.generation, rng.STREAM_NORMAL
         if indices.shape[0] > 1 and indices.shape[0] * self.dim >= PARALLEL_THRESHOLD:
             es_grad.perturbed_rows_parallel(
                 key, g, streams, signs, self.mean, sigma, tag, out

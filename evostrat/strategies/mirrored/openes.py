@@ -12,16 +12,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from evostrat.kernels import es_grad, rng
-from evostrat.strategies.base import Strategy
-from evostrat.strategies.mirrored import (
+from evostrat.strategies.base import default_popsize
+from evostrat.strategies.mirrored.base import (
     PARALLEL_THRESHOLD,
     SIGMA_FLOOR,
-    MirroredSampling,
+    MirroredStrategy,
 )
-from evostrat.validation import check_bool, check_int
+from evostrat.strategies.options import Option, decayed, flag
 
 
-class OpenES(MirroredSampling, Strategy):
+class OpenES(MirroredStrategy):
     r"""OpenAI evolution strategy (T. Salimans, J. Ho, X. Chen, S. Sidor, I. Sutskever,
     "Evolution Strategies as a Scalable Alternative to Reinforcement Learning",
     arXiv:1703.03864, 2017, Algorithms 1 and 2, sections 2.1-2.3).
@@ -77,39 +77,50 @@ class OpenES(MirroredSampling, Strategy):
     The default popsize is the even number ``2 * ceil((4 + floor(3 ln n)) / 2)``.
     """
 
-    name = "openes"
-    _options: ClassVar[dict[str, Any]] = {
-        "learning_rate": 0.01,
-        "learning_rate_decay": 1.0,
-        "learning_rate_limit": 0.0,
-        "weight_decay": 0.005,
-        "antithetic": True,
-        "sigma_decay": 1.0,
-        "sigma_limit": 0.0,
-        "rank_fitness": True,
-        "optimizer": "adam",
-        "momentum": 0.9,
-        "noise_table": None,
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        "weight_decay": Option(
+            0.005,
+            "L2 coefficient added to the gradient (Salimans et al.'s l2coeff)",
+            "real",
+            0.0,
+        ),
+        "antithetic": flag("mirrored pairs (popsize must then be even)", True),
+        "noise_table": Option(
+            None,
+            "if an int T >= dim, noise vectors are slices of one table of T normals",
+            "int",
+            1,
+            none_ok=True,
+        ),
     }
 
+    @classmethod
+    def fit_popsize(cls, popsize: int, **options: Any) -> int:
+        """Even with ``antithetic=True`` (the default)."""
+        popsize = max(int(popsize), 2)
+        return popsize + popsize % 2 if options.get("antithetic", True) else popsize
+
     def _default_popsize(self) -> int:
-        return 2 * math.ceil((4 + int(3 * math.log(self.dim))) / 2)
+        return 2 * math.ceil(default_popsize(self.dim) / 2)  # even, antithetic or not
+
+    def _memory_bytes(self) -> int:
+        table = self.options["noise_table"] or 0
+        return 8 * (table + 8 * self.dim + 8 * self.popsize)  # no population held
 
     def _setup(self) -> None:
         o = self.options
         self._setup_gradient_step()
-        self._pairs = check_bool("antithetic", o["antithetic"])
+        self._pairs = o["antithetic"]
         self._mean_row = -1
         if self._pairs and self.popsize % 2:
             raise ValueError(
                 f"antithetic=True needs an even popsize, got popsize={self.popsize}"
             )
-        if o["noise_table"] is not None:
-            size = check_int("noise_table (an int or None)", o["noise_table"])
-            if size < self.dim:
-                raise ValueError(
-                    f"noise_table must hold at least dim={self.dim} numbers, got {size}"
-                )
+        if o["noise_table"] is not None and o["noise_table"] < self.dim:
+            raise ValueError(
+                f"noise_table must hold at least dim={self.dim} numbers, "
+                f"got {o['noise_table']}"
+            )
         self._table: np.ndarray | None = None
 
     # ------------------------------------------------------------ noise table
@@ -117,7 +128,8 @@ class OpenES(MirroredSampling, Strategy):
         """The shared table, from stream (key, 0, -1, STREAM_AUX); made on first use."""
         if self._table is None:
             table = np.empty(int(self.options["noise_table"]))
-            rng.fill_normal(self._signed_key(), 0, -1, rng.STREAM_AUX, table)
+            rng.fill_normal(self._key, 0, -1, rng.STREAM_AUX, table)
+            table.flags.writeable = False  # shared, never copied (see state.copied)
             self._table = table
         return self._table
 
@@ -125,9 +137,7 @@ class OpenES(MirroredSampling, Strategy):
         """Table offset of each stream, uniform in [0, T - dim], from its AUX stream."""
         span = int(self.options["noise_table"]) - self.dim + 1
         safe = np.maximum(streams, 0)
-        u = rng.uniform_rows(
-            self._signed_key(), self.generation, safe, 1, rng.STREAM_AUX
-        )
+        u = rng.uniform_rows(self._key, self.generation, safe, 1, rng.STREAM_AUX)
         return np.minimum((u[:, 0] * span).astype(np.int64), span - 1)
 
     # ------------------------------------------------------------------ hooks
@@ -162,7 +172,7 @@ class OpenES(MirroredSampling, Strategy):
         # parallel launch (results are the same: blocks depend on the size only)
         acc = np.zeros((blocks, self.dim))
         if o["noise_table"] is None:
-            key, g, tag = self._signed_key(), self.generation, rng.STREAM_NORMAL
+            key, g, tag = self._key, self.generation, rng.STREAM_NORMAL
             if blocks == 1:
                 rng.accumulate_normal(key, g, streams, coeffs, tag, acc[0])
                 grad = acc[0]
@@ -175,8 +185,8 @@ class OpenES(MirroredSampling, Strategy):
             else:
                 grad = es_grad.table_accumulate(table, offsets, coeffs, acc)
         self._descend(grad)
-        self.sigma = float(
-            max(self.sigma * o["sigma_decay"], o["sigma_limit"], SIGMA_FLOOR)
+        self.sigma = decayed(
+            self.sigma, o["sigma_decay"], o["sigma_limit"], SIGMA_FLOOR
         )
         self._decay_learning_rate()
 

@@ -1,0 +1,53 @@
+"""The ask/evaluate/tell loop behind ``Strategy.optimize``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from evostrat.result import Result
+    from evostrat.strategies.base import Strategy
+
+
+def run(
+    opt: Strategy,
+    f: Callable,
+    evaluator: Any,
+    callback: Callable[[Strategy], Any] | None,
+    progress: bool,
+    vectorized: bool,
+) -> Result:
+    """Tell ``opt`` the fitness of its generations until ``opt.stop()``, ``callback``
+    or Ctrl-C ends the run; its result (see :meth:`Strategy.optimize`)."""
+    from evostrat.evaluators import SerialEvaluator
+    from evostrat.evaluators.base import is_main_process
+
+    evaluator = SerialEvaluator() if evaluator is None else evaluator
+    show = progress and is_main_process(evaluator)
+    try:
+        while not opt.stop():
+            opt.tell(evaluator.evaluate(opt, f, vectorized=vectorized))
+            if show:
+                print_progress(opt)
+            if callback is not None and callback(opt):
+                break
+    except KeyboardInterrupt:
+        if show or progress:
+            print(f"interrupted; best so far f={opt.result.fbest:.6g}")
+    return opt.result
+
+
+def print_progress(opt: Strategy) -> None:
+    """One line: generation, evaluations, best fitness, mean step size (printed for
+    the first 10 generations, then every 10 % of ``max_generations``)."""
+    g = opt.generation
+    if g <= 10 or g % max(1, opt.options["max_generations"] // 10) == 0:
+        r = opt.result
+        print(
+            f"{opt.name} gen {g:6d} evals {opt.evals:8d} "
+            f"fbest {r.fbest:.6e} sigma {float(np.mean(opt.sigma)):.3e}",
+            flush=True,
+        )
