@@ -43,7 +43,6 @@ import numpy as np
 
 import evostrat
 from evostrat.functions import rosenbrock, sphere
-from evostrat.strategies import available
 
 
 def ellipsoid_1e3(X: np.ndarray) -> np.ndarray | float:

@@ -176,8 +176,6 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(child(method, n, gens, args.repeats)))
         return
 
-    from evostrat.strategies import available
-
     methods = [m for m in args.methods if m == "numpy" or m in list(REGISTRY)]
     rows = []
     env = dict(os.environ)

@@ -111,8 +111,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strategies", default="", help="comma-separated subset")
     args = parser.parse_args(argv)
 
-    from evostrat.strategies import available
-
     names = args.strategies.split(",") if args.strategies else list(REGISTRY)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     print(f"\n1. import time, median of {args.repeats} fresh processes")

@@ -38,14 +38,18 @@ def real_array(values: Any, name: str = "fitness values") -> np.ndarray:
         arr = np.asarray(values)
     except (ValueError, TypeError) as err:  # e.g. ragged nested sequences
         raise ValueError(f"{name} must be real numbers ({err})") from None
-    if arr.dtype.kind in "iuf" and not _holds_bool(values):
-        return arr.astype(np.float64)  # a copy: the caller's data stays as it was
+    if arr.dtype.kind in "iuf":
+        if not _holds_bool(values):
+            return arr.astype(np.float64)  # a copy: the caller's data stays as it was
+        arr = np.array(values, dtype=object)  # find the bool below
     if arr.dtype.kind != "O":
         raise ValueError(f"{name} must be real numbers, got dtype {arr.dtype}")
     flat = arr.ravel()
     for i, value in enumerate(flat):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ValueError(f"{name}: the value at index {i} is not a real number: {value!r}")
+            raise ValueError(
+                f"{name}: the value at index {i} is not a real number: {value!r}"
+            )
         try:
             float(value)
         except OverflowError:
