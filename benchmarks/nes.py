@@ -42,6 +42,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 import evostrat
+import evostrat.strategies
 from evostrat.functions import rosenbrock, sphere
 
 
@@ -140,7 +141,7 @@ def summarize(results):
 
 
 def quality(args) -> None:
-    present = list(REGISTRY)
+    present = list(evostrat.strategies.REGISTRY)
     names = [n for n, (key, _, _) in CANDIDATES.items() if key in present]
     names += list(REFERENCES)
     if args.strategies:

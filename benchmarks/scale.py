@@ -33,6 +33,8 @@ import time
 
 import numpy as np
 
+import evostrat.strategies
+
 METHODS = ("openes", "pepg", "snes", "numpy")
 POPSIZE = 256
 
@@ -176,7 +178,11 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(child(method, n, gens, args.repeats)))
         return
 
-    methods = [m for m in args.methods if m == "numpy" or m in list(REGISTRY)]
+    methods = [
+        m
+        for m in args.methods
+        if m == "numpy" or m in list(evostrat.strategies.REGISTRY)
+    ]
     rows = []
     env = dict(os.environ)
     if args.threads:

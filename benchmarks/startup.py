@@ -27,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 
+from evostrat.strategies import REGISTRY
+
 IMPORT_SNIPPET = """
 import time
 t0 = time.perf_counter()

@@ -14,6 +14,7 @@ import numpy as np
 
 from evostrat.restarts import FminResult, Restarts, RunInfo
 from evostrat.strategies import REGISTRY, get_strategy
+from evostrat.strategies.base import draw_seed
 from evostrat.strategies.options import option_table
 from evostrat.validation import check_int, check_real
 
@@ -164,10 +165,10 @@ def fmin(
             f"{evaluator!r}"
         )
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy) % (1 << 63)
-        comm = getattr(evaluator, "comm", None)
-        if callable(getattr(comm, "bcast", None)):  # MPI: every rank the same seed
-            seed = comm.bcast(seed, root=0)
+        seed = draw_seed()
+        bcast = getattr(getattr(evaluator, "comm", None), "bcast", None)
+        if callable(bcast):  # MPI: every rank the same seed
+            seed = bcast(seed, root=0)
     seed = check_int("seed", seed, minimum=0)
     return Restarts(
         f, x0, sigma0, cls, restarts, seed, evaluator, restart_strategy == "bipop",

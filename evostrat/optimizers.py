@@ -31,6 +31,11 @@ class _Optimizer:
     _state: tuple[str, ...]
     t: int
 
+    def _kernel(self, g: np.ndarray, out: np.ndarray, add: bool) -> None:
+        """Advance the state by gradient ``g``; write the step to ``out`` (or add
+        it, with ``add``)."""
+        raise NotImplementedError
+
     def reset(self) -> None:
         """Forget the state arrays and the step count."""
         for name in self._state:

@@ -119,7 +119,7 @@ def _initial_point(x0: Any, generator: np.random.Generator) -> Any:
     if not callable(x0):
         return x0
     try:
-        params = inspect.signature(x0).parameters.values()
+        params = list(inspect.signature(x0).parameters.values())
     except (TypeError, ValueError):  # builtins without a signature
         params = []
     positional = (

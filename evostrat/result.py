@@ -28,7 +28,7 @@ class Result(NamedTuple):
         ``{criterion: value}`` of the criteria met (empty if the run was not finished).
     """
 
-    xbest: np.ndarray
+    xbest: np.ndarray | None
     fbest: float
     evals: int
     generations: int

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -103,6 +103,32 @@ def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be True or False (a bool), got {value!r}")
     return bool(value)
+
+
+@overload
+def check_in_range(
+    name: str,
+    value: Any,
+    low: float,
+    high: float = ...,
+    *,
+    open_low: bool = ...,
+    open_high: bool = ...,
+    none_ok: Literal[False] = ...,
+) -> float: ...
+
+
+@overload
+def check_in_range(
+    name: str,
+    value: Any,
+    low: float,
+    high: float = ...,
+    *,
+    open_low: bool = ...,
+    open_high: bool = ...,
+    none_ok: bool,
+) -> float | None: ...
 
 
 def check_in_range(

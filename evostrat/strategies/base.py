@@ -47,7 +47,9 @@ def default_popsize(dim: int) -> int:
 
 def draw_seed() -> int:
     """A fresh seed from the OS, ``0 <= seed < 2**63`` (kept so a run can repeat)."""
-    return int(np.random.SeedSequence().entropy) % (1 << 63)
+    entropy = np.random.SeedSequence().entropy
+    assert isinstance(entropy, int)  # drawn from the OS: one big int
+    return entropy % (1 << 63)
 
 
 class Strategy:

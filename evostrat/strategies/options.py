@@ -73,7 +73,7 @@ class Option:
             return v
         if self.kind == "real":
             if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-                if abs(value) > 2**1023:  # float(10**400) would overflow
+                if abs(int(value)) > 2**1023:  # float(10**400) would overflow
                     raise ValueError(f"{name} is too large, got {value!r}")
             return check_in_range(
                 name, value, self.low, self.high,

@@ -24,7 +24,6 @@ from evostrat.strategies.options import (
     fraction,
     positive,
 )
-from evostrat.validation import check_in_range
 
 #: above this many numbers (rows x dim) a batch of rows is made by many threads
 PARALLEL_THRESHOLD = 1 << 16
@@ -89,8 +88,7 @@ class MirroredStrategy(Strategy):
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
-        lr = check_in_range("learning_rate", value, 0, open_low=True)
-        self._optimizer.learning_rate = lr
+        self._optimizer.learning_rate = positive("", 0.01).check("learning_rate", value)
 
     def _utilities(self, fitness: np.ndarray) -> np.ndarray:
         """Centered ranks (``rank_fitness``) or negated z-scores, larger is better."""

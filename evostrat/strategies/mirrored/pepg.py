@@ -148,10 +148,10 @@ class PEPG(MirroredStrategy):
 
     # ------------------------------------------------------------------ hooks
     def _sample(self, indices: np.ndarray) -> np.ndarray:
-        return self._mirrored_rows(indices, self.sigma)
+        return self._mirrored_rows(indices, np.asarray(self.sigma))
 
     def _stds(self) -> np.ndarray:
-        return self.sigma.copy()
+        return np.array(self.sigma)  # a copy (sigma is an array here)
 
     def _update(self, fitness: np.ndarray) -> None:
         o = self.options

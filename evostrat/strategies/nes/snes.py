@@ -115,4 +115,4 @@ class SNES(NESStrategy):
         self.sigma = np.clip(sigma, SIGMA_MIN, SIGMA_MAX)
 
     def _stds(self) -> np.ndarray:
-        return self.sigma.copy()
+        return np.array(self.sigma)  # a copy (sigma is an array here)

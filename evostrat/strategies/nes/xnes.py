@@ -124,14 +124,15 @@ class XNES(NESStrategy):
         g_sigma = np.trace(g_m) / self.dim
         g_b = g_m - g_sigma * np.eye(self.dim)
         self.mean = self.mean + self.eta_mean * self.sigma * (self.B @ g_delta)
-        self._sigma_prev = self.sigma
+        self._sigma_prev = float(self.sigma)  # XNES's sigma is a float
         sigma = self.sigma * math.exp(0.5 * self.eta_sigma * g_sigma)
         self.sigma = float(min(max(sigma, SIGMA_MIN), SIGMA_MAX))
         self.B = nes.xnes_shape_update(self.B, g_b, self.eta_B)
 
     def _adapt_eta_sigma(self, S: np.ndarray, fitness: np.ndarray) -> None:
         """Adaptation sampling of the step-size learning rate (Algorithm 4)."""
-        log_scale = 0.5 * math.log(self.sigma / self._sigma_prev)
+        assert self._sigma_prev is not None  # adaptation starts at generation 1
+        log_scale = 0.5 * math.log(float(self.sigma) / self._sigma_prev)
         statistic = nes.adaptation_sampling_statistic(
             np.einsum("ij,ij->i", S, S), shaping.argsort(fitness), log_scale, self.dim
         )
