@@ -125,7 +125,7 @@ def test_parallel_gradients_bit_identical_to_serial():
     dim = 3 * 4096 + 17
     streams = np.arange(40, dtype=np.int64)
     u = np.linspace(0.5, -0.5, 40)
-    assert streams.size * dim >= nes.PARALLEL_THRESHOLD
+    assert streams.size * dim >= nes.PARALLEL_GRADIENT_MIN
     parallel = nes.snes_gradients(key, 2, streams, u, u, dim)
     signed = key - (1 << 64) if key >= 1 << 63 else key  # as an int64
     serial = nes._snes_gradients_serial(signed, 2, streams, u, u, dim)

@@ -30,7 +30,9 @@ from evostrat.kernels.shaping import stable_order
 
 #: above this dimension sampling and the rank-mu matrix use NumPy's BLAS, called
 #: from Python (``np.dot`` inside numba would call SciPy's OpenBLAS: a second thread
-#: pool, which thrashes a small machine next to NumPy's)
+#: pool, which thrashes a small machine next to NumPy's). Measured by
+#: ``benchmarks/crossover.py`` on 2 cores: the compiled loop takes 0.3-0.6x the BLAS
+#: time up to n = 48 and 0.8-1.1x above (docs/cmaes.md)
 BLAS_DIM = 48
 
 #: layout of the ``params`` vector of the tell kernels: these scalars, then the
@@ -204,6 +206,54 @@ def _matvec(A, x):
 
 
 @njit(cache=True)
+def _update_cov(C, diag, pc, Y, order, coef, decay, c1):
+    """``C <- decay C + c1 pc pc^T + sum_k coef[k] y_k y_k^T`` (tutorial eq. (47)),
+    upper triangle then mirrored; ``diag = diag(C)``."""
+    n = C.shape[0]
+    for i in range(n):
+        for j in range(i, n):
+            C[i, j] = decay * C[i, j] + c1 * pc[i] * pc[j]
+    for k in range(coef.shape[0]):
+        c = coef[k]
+        if c == 0.0:
+            continue
+        yr = Y[order[k]]
+        for i in range(n):
+            a = c * yr[i]
+            for j in range(i, n):
+                C[i, j] += a * yr[j]
+    for i in range(n):
+        diag[i] = C[i, i]
+        for j in range(i):
+            C[i, j] = C[j, i]
+
+
+@njit(cache=True)
+def _append_cov_terms(U, ucoef, pending, diag, pc, Y, order, coef, decay, c1):
+    """The same update kept as rank-one terms: earlier ``ucoef`` decay, ``pc`` and the
+    ranked ``y`` are appended to ``U``; ``diag`` follows. Returns the new count."""
+    n = diag.shape[0]
+    for r in range(pending):
+        ucoef[r] *= decay
+    for j in range(n):
+        diag[j] = decay * diag[j] + c1 * pc[j] * pc[j]
+        U[pending, j] = pc[j]
+    ucoef[pending] = c1
+    pending += 1
+    for k in range(coef.shape[0]):
+        c = coef[k]
+        if c == 0.0:
+            continue
+        yr = Y[order[k]]
+        for j in range(n):
+            U[pending, j] = yr[j]
+            diag[j] += c * yr[j] * yr[j]
+        ucoef[pending] = c
+        pending += 1
+    return pending
+
+
+@njit(cache=True)
 def tell_full(
     fitness, ZYX, mean, sigma, vecs, mats, generation, params, U, ucoef, pending
 ):
@@ -263,40 +313,11 @@ def tell_full(
     coef = _active_coefficients(order, Z, weights, cmu, n)
     diag = vecs[3]
     if U.shape[0] == 0:  # small n: C updated now
-        for i in range(n):
-            for j in range(i, n):
-                C[i, j] = decay * C[i, j] + c1 * pc[i] * pc[j]
-        for k in range(lam):
-            c = coef[k]
-            if c == 0.0:
-                continue
-            yr = Y[order[k]]
-            for i in range(n):
-                a = c * yr[i]
-                for j in range(i, n):
-                    C[i, j] += a * yr[j]
-        for i in range(n):
-            diag[i] = C[i, i]
-            for j in range(i):
-                C[i, j] = C[j, i]
+        _update_cov(C, diag, pc, Y, order, coef, decay, c1)
     else:  # large n: the terms are kept, C is formed when it is decomposed
-        for r in range(pending):
-            ucoef[r] *= decay
-        for j in range(n):
-            diag[j] = decay * diag[j] + c1 * pc[j] * pc[j]
-            U[pending, j] = pc[j]
-        ucoef[pending] = c1
-        pending += 1
-        for k in range(lam):
-            c = coef[k]
-            if c == 0.0:
-                continue
-            yr = Y[order[k]]
-            for j in range(n):
-                U[pending, j] = yr[j]
-                diag[j] += c * yr[j] * yr[j]
-            ucoef[pending] = c
-            pending += 1
+        pending = _append_cov_terms(
+            U, ucoef, pending, diag, pc, Y, order, coef, decay, c1
+        )
     fb, fm, fq = _fitness_stats(fitness, order)
     new_sigma = sigma * _sigma_factor(ps_norm, cs, damps, chi_n)
     return new_sigma, hsig, fb, fm, fq, decay, pending

@@ -26,7 +26,7 @@ from numba import get_num_threads, njit, prange
 from evostrat.kernels.rng import STREAM_NORMAL, fill_normal
 
 __all__ = [
-    "PARALLEL_THRESHOLD",
+    "PARALLEL_GRADIENT_MIN",
     "adaptation_sampling_statistic",
     "affine_rows",
     "centered_rank_utilities_by_rank",
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 #: Above this many normals per ``tell``, :func:`snes_gradients` uses all threads.
-PARALLEL_THRESHOLD = 1 << 18
+PARALLEL_GRADIENT_MIN = 1 << 18
 _CHUNK = 4096  # coordinates per parallel accumulation task
 
 
@@ -174,7 +174,7 @@ def snes_gradients(
     ``(s, -s)`` sharing stream ``j`` they are ``u_+ - u_-`` and ``u_+ + u_-``.
 
     Memory: two ``dim``-sized sums and one row (serial) or a few rows (parallel,
-    above :data:`PARALLEL_THRESHOLD` normals). Each coordinate adds its rows in row
+    above :data:`PARALLEL_GRADIENT_MIN` normals). Each coordinate adds its rows in row
     order, so the result is the same for any number of threads.
 
     Parameters
@@ -200,7 +200,7 @@ def snes_gradients(
     streams = np.ascontiguousarray(streams, dtype=np.int64)
     coeff_mean = np.ascontiguousarray(coeff_mean, dtype=np.float64)
     coeff_var = np.ascontiguousarray(coeff_var, dtype=np.float64)
-    if streams.shape[0] * dim >= PARALLEL_THRESHOLD and dim >= 2 * _CHUNK:
+    if streams.shape[0] * dim >= PARALLEL_GRADIENT_MIN and dim >= 2 * _CHUNK:
         batch = max(4, get_num_threads())
         return _snes_gradients_parallel(
             key, generation, streams, coeff_mean, coeff_var, dim, batch

@@ -37,7 +37,7 @@ _TWO_M53 = 1.0 / 9007199254740992.0
 _BLOCKS = 128  # Philox blocks per buffer refill (2 words each)
 
 # Above this many numbers, batches are filled by the multi-threaded kernels.
-PARALLEL_THRESHOLD = 1 << 14
+PARALLEL_SAMPLE_MIN = 1 << 14
 
 
 def derive_key(seed: int, *extra: int) -> int:
@@ -219,13 +219,6 @@ def fill_normal(key, generation, index, stream, out):
 
 
 @njit(cache=True)
-def fill_uniform(key, generation, index, stream, out):
-    """Fill the 1-D array ``out`` with uniforms in [0, 1) from one stream."""
-    buf = np.empty(2 * _BLOCKS, np.uint64)
-    _uniforms(_stream(key, generation, index, stream), out, buf)
-
-
-@njit(cache=True)
 def normal_rows(key, generation, indices, dim, stream):
     """Rows ``indices`` of the generation's normal matrix, shape ``(len(indices), dim)``."""
     out = np.empty((indices.shape[0], dim))
@@ -300,6 +293,6 @@ def sample_normal(
     """
     if key >= 0x8000000000000000:  # same 64 bits as an int64: one compiled version
         key = int(key) - 0x10000000000000000
-    if indices.shape[0] * dim >= PARALLEL_THRESHOLD and indices.shape[0] > 1:
+    if indices.shape[0] * dim >= PARALLEL_SAMPLE_MIN and indices.shape[0] > 1:
         return _normal_rows_parallel(key, generation, indices, dim, stream)
     return normal_rows(key, generation, indices, dim, stream)

@@ -1,4 +1,4 @@
-"""Fitness shaping and recombination kernels (pure numba, no strategy state).
+"""Fitness shaping kernels (pure numba, no strategy state).
 
 Conventions, shared by every kernel here:
 
@@ -15,12 +15,8 @@ Conventions, shared by every kernel here:
   input, including ``±inf`` and NaN.
 * Utilities are "larger is better": the best individual gets the largest utility.
   ``centered_rank_utilities`` and ``zscores`` are indexed by individual;
-  ``log_rank_weights`` and ``nes_utilities`` are indexed by rank (entry 0 belongs to
-  the best individual) and pair with ``order``, e.g.
-  ``weighted_recombination(X, argsort(f), log_rank_weights(len(f)))``.
-* The recombination kernels (``weighted_recombination``, ``rank_mu_update``,
-  ``rank_one_update``, ``mueff``) are in :mod:`evostrat.kernels.recombination` and
-  re-exported here.
+  ``nes_utilities`` is indexed by rank (entry 0 belongs to the best individual) and
+  pairs with ``order``.
 * ``zscores`` keeps the sign of the fitness (lower fitness, lower z-score); negate it
   to use it as a utility.
 """
@@ -32,25 +28,12 @@ import math
 import numpy as np
 from numba import njit
 
-# The recombination kernels live in their own module; they stay importable from here.
-from evostrat.kernels.recombination import (
-    mueff,
-    rank_mu_update,
-    rank_one_update,
-    weighted_recombination,
-)
-
 __all__ = [
     "argsort",
     "stable_order",
     "centered_rank_utilities",
-    "log_rank_weights",
-    "mueff",
     "nes_utilities",
-    "rank_mu_update",
-    "rank_one_update",
     "ranks",
-    "weighted_recombination",
     "zscores",
 ]
 
@@ -172,57 +155,6 @@ def centered_rank_utilities(f):
             # (m - 2 r) / (2 m): exactly antisymmetric between rank k and m - k
             u[i] = (m - 2.0 * r[i]) / (2.0 * m)
     return u
-
-
-@njit(cache=True)
-def log_rank_weights(popsize, mu=None):
-    """CMA-ES positive recombination weights, indexed by rank.
-
-    N. Hansen, "The CMA Evolution Strategy: A Tutorial", arXiv:1604.00772, 2016,
-    eq. (49): ``w'_i = ln((lambda + 1) / 2) - ln i`` for ``i = 1 .. mu``, normalized
-    to sum to 1.
-
-    Parameters
-    ----------
-    popsize : int
-        Population size ``lambda >= 1``.
-    mu : int, optional
-        Number of parents, ``1 <= mu <= (popsize + 1) // 2``; default
-        ``max(1, popsize // 2)``.
-
-    Returns
-    -------
-    ndarray of float64, shape (mu,)
-        ``w[k]`` is the weight of the ``k``-th best individual (``k = 0`` best):
-        non-increasing, non-negative, summing to 1. All are positive except the
-        last, which is 0 when ``popsize`` is odd and ``mu = (popsize + 1) // 2``.
-        ``mu = 1`` gives ``[1.0]``.
-
-    Raises
-    ------
-    ValueError
-        If ``popsize < 1`` or ``mu`` is out of range.
-    """
-    if popsize < 1:
-        raise ValueError("log_rank_weights: popsize must be >= 1")
-    if mu is None:
-        m = max(1, popsize // 2)
-    else:
-        m = mu
-    if m < 1 or m > (popsize + 1) // 2:
-        raise ValueError("log_rank_weights: mu must be in [1, (popsize + 1) // 2]")
-    w = np.empty(m)
-    if m == 1:
-        w[0] = 1.0
-        return w
-    top = math.log((popsize + 1) / 2.0)
-    s = 0.0
-    for i in range(m):
-        w[i] = top - math.log(i + 1.0)
-        s += w[i]
-    for i in range(m):
-        w[i] /= s
-    return w
 
 
 @njit(cache=True)

@@ -1,15 +1,10 @@
-"""The strategy base: everything the strategies share.
-
-A strategy subclass supplies the search distribution (``_setup``, ``_sample``,
-``_update``, ``_stds``); this class owns argument validation, the ask/tell protocol,
-fitness validation (always before any state changes), ``maximize``, ``nan_policy``,
-the common stop criteria, ``result``, ``optimize()`` and pickling. See
-``docs/design.md``.
-"""
+"""The strategy base: arguments, the ask/tell protocol (a transactional ``tell``),
+``maximize``, the common stop criteria, ``result``, ``optimize()``, copies and
+pickling. A subclass supplies the search distribution through the hooks listed in
+``docs/design.md`` (``_setup``, ``_sample``, ``_update``, ``_stds``, ...)."""
 
 from __future__ import annotations
 
-import copy
 import math
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -19,18 +14,17 @@ from typing import Any, ClassVar
 import numpy as np
 
 from evostrat.kernels import rng
-from evostrat.kernels.fitness import prepare_fitness
 from evostrat.result import Result
+from evostrat.strategies.fitness import checked_fitness
 from evostrat.strategies.loop import run
-from evostrat.strategies.options import Option, check_options, option_table
-from evostrat.strategies.state import copied
+from evostrat.strategies.options import Option, check_options, resolve_aliases
+from evostrat.strategies.state import clone, deep_copy
 from evostrat.validation import (
     check_bool,
     check_indices,
     check_int,
     check_memory,
     check_sigma,
-    real_array,
     real_vector,
 )
 
@@ -70,9 +64,8 @@ class Strategy:
     maximize : bool
         Treat fitness as a reward to maximize.
     **options
-        Stop criteria (``max_generations``, ``max_evals``, ``target``, ``tolfun``,
-        ``tolx``), ``nan_policy`` (``"raise"`` or ``"worst"``) and the strategy's own
-        options.
+        The common options (stop criteria, ``nan_policy``) and the strategy's own:
+        its ``OPTIONS`` table, listed in ``docs/strategies.md``.
     """
 
     #: lower-case name used by ``evostrat.fmin(strategy=...)`` (the class name)
@@ -107,7 +100,7 @@ class Strategy:
         self.maximize = check_bool("maximize", maximize)
         self.seed = draw_seed() if seed is None else check_int("seed", seed, minimum=0)
         self._key = rng.derive_key(self.seed)
-        self._opts = check_options(type(self), self._resolve_aliases(options))
+        self._opts = check_options(type(self), resolve_aliases(type(self), options))
         self.popsize = (
             self._default_popsize()
             if popsize is None
@@ -139,32 +132,9 @@ class Strategy:
         if "name" not in cls.__dict__:
             cls.name = cls.__name__.lower()
 
-    @classmethod
-    def _resolve_aliases(cls, options: dict[str, Any]) -> dict[str, Any]:
-        """``options`` with pycma's names (:attr:`ALIASES`) replaced by evostrat's;
-        ``maxfevals=1e4`` and ``maxiter=inf`` are read as pycma users mean them."""
-        out = dict(options)
-        for alias, target in cls.ALIASES.items():
-            if alias not in out:
-                continue
-            if target in out:
-                raise TypeError(
-                    f"give either {alias!r} or {target!r}, not both "
-                    f"({alias} is pycma's name for {target})"
-                )
-            value = out.pop(alias)
-            if isinstance(value, float) and option_table(cls)[target].kind == "int":
-                if value == math.inf:
-                    value = None
-                elif value.is_integer():
-                    value = int(value)
-            out[target] = value
-        return out
-
     @property
     def options(self) -> Mapping[str, Any]:
-        """Every option's value (read-only; the stop options can be changed through
-        ``optimize``)."""
+        """Every option's value (read-only; ``optimize`` may set the stop options)."""
         return MappingProxyType(self._opts)
 
     @classmethod
@@ -179,8 +149,8 @@ class Strategy:
         return self.fit_popsize(default_popsize(self.dim), **self._opts)
 
     def _memory_bytes(self) -> int:
-        """Memory the strategy will hold (bytes), estimated before it is built; the
-        default counts a population and a few vectors."""
+        """Bytes the state will hold, estimated before it is built (default: a
+        population and a few vectors)."""
         return 8 * (2 * self.popsize * self.dim + 8 * self.dim + 8 * self.popsize)
 
     def _setup(self) -> None:
@@ -199,8 +169,7 @@ class Strategy:
         return np.broadcast_to(self.sigma, (self.dim,)).astype(np.float64)
 
     def _row(self, index: int) -> np.ndarray:
-        """Individual ``index`` of this generation (a strategy may serve it from its
-        cache)."""
+        """Individual ``index`` of this generation (may come from the cache)."""
         return self._sample(np.array([index], dtype=np.int64))[0]
 
     @property
@@ -214,8 +183,7 @@ class Strategy:
         return idx
 
     def _is_everyone(self, indices: np.ndarray) -> bool:
-        """Whether ``indices`` asks for the whole population, in order (then a
-        strategy may keep the population for ``tell``)."""
+        """Whether ``indices`` is the whole population in order (worth caching)."""
         everyone = self._all_indices
         return indices is everyone or (
             indices.shape[0] == everyone.shape[0]
@@ -234,31 +202,14 @@ class Strategy:
 
     # ------------------------------------------------------------- validation
     def _check_fitness(self, fitnesses: Any) -> tuple[np.ndarray, int, float]:
-        """Validated fitness in minimization sense (NaN made +inf, a new array), the
-        index of the best and the spread of the finite values; or an error. Changes
-        no state."""
+        """:func:`~.fitness.checked_fitness` once ``ask`` was called; no state change."""
         if not self._asked:
             raise RuntimeError(
                 f"tell() called before ask() in generation {self.generation}"
             )
-        f = real_array(fitnesses)
-        if f.ndim != 1:
-            raise ValueError(
-                f"tell() takes a 1-D sequence of {self.popsize} fitness values, "
-                f"got an array of shape {f.shape}"
-            )
-        if f.shape[0] != self.popsize:
-            raise ValueError(
-                f"tell() takes {self.popsize} fitness values (popsize), got {f.shape[0]}"
-            )
-        where = np.flatnonzero(np.isnan(f))
-        best, spread, n_nan = prepare_fitness(f, self.maximize)
-        if n_nan and self._opts["nan_policy"] != "worst":
-            raise ValueError(
-                f"fitness is NaN at indices {where.tolist()}; "
-                "pass nan_policy='worst' to rank NaN last"
-            )
-        return f, best, spread
+        return checked_fitness(
+            fitnesses, self.popsize, self.maximize, self._opts["nan_policy"]
+        )
 
     # --------------------------------------------------------------- protocol
     def ask(self, indices: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
@@ -323,28 +274,14 @@ class Strategy:
 
     # ------------------------------------------------------------------ copies
     def _clone(self, keep_cache: bool = False) -> Strategy:
-        """A copy whose state shares nothing writable with this one (read-only arrays,
-        such as a noise table, are shared; the sample cache only with ``keep_cache``)."""
-        new = object.__new__(type(self))
-        skip = ("_cache", *self._SCRATCH)
-        state = {k: copied(v) for k, v in self.__dict__.items() if k not in skip}
-        state["_cache"] = dict(self._cache) if keep_cache else {}
-        new.__dict__.update(state)
-        return new
+        """A copy sharing nothing writable (see :func:`~.state.clone`)."""
+        return clone(self, ("_cache", *self._SCRATCH), keep_cache)
 
     def __copy__(self) -> Strategy:
         return self._clone()
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Strategy:
-        new = object.__new__(type(self))
-        memo[id(self)] = new
-        state = copy.deepcopy(self.__getstate__(), memo)
-        setstate = getattr(new, "__setstate__", None)
-        if setstate is not None:
-            setstate(state)
-        else:
-            new.__dict__.update(state)
-        return new
+        return deep_copy(self, memo)
 
     # ------------------------------------------------------------- stopping
     def stop(self) -> dict[str, Any]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from evostrat.result import Result
-    from evostrat.strategies.base import Strategy
+from evostrat.result import Result
+
+#: a strategy (``evostrat.strategies.base.Strategy``, not imported: no import circle)
+Strategy = Any
 
 
 def run(

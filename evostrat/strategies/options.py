@@ -200,6 +200,28 @@ def option_table(cls: type) -> dict[str, Option]:
     return table
 
 
+def resolve_aliases(cls: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with pycma's names (:attr:`ALIASES`) replaced by evostrat's;
+    ``maxfevals=1e4`` and ``maxiter=inf`` are read as pycma users mean them."""
+    out = dict(options)
+    for alias, target in cls.ALIASES.items():
+        if alias not in out:
+            continue
+        if target in out:
+            raise TypeError(
+                f"give either {alias!r} or {target!r}, not both "
+                f"({alias} is pycma's name for {target})"
+            )
+        value = out.pop(alias)
+        if isinstance(value, float) and option_table(cls)[target].kind == "int":
+            if value == math.inf:
+                value = None
+            elif value.is_integer():
+                value = int(value)
+        out[target] = value
+    return out
+
+
 def check_options(cls: type, given: Mapping[str, Any]) -> dict[str, Any]:
     """Every option of ``cls``: the checked values of ``given``, defaults elsewhere.
 

@@ -35,3 +35,27 @@ def copied(value: Any) -> Any:
 
 def _mutable(value: Any) -> bool:
     return not isinstance(value, int | float | str | bytes | tuple | type(None))
+
+
+def clone(obj: Any, skip: tuple[str, ...], keep_cache: bool) -> Any:
+    """A copy of ``obj`` whose state shares nothing writable with it: attributes in
+    ``skip`` are left out, except ``_cache``, shared shallowly with ``keep_cache``
+    (``tell`` reads this generation's samples from it) and empty otherwise."""
+    new = object.__new__(type(obj))
+    state = {k: copied(v) for k, v in obj.__dict__.items() if k not in skip}
+    state["_cache"] = dict(obj._cache) if keep_cache else {}
+    new.__dict__.update(state)
+    return new
+
+
+def deep_copy(obj: Any, memo: dict[int, Any]) -> Any:
+    """``copy.deepcopy`` through the pickled state (``__getstate__``/``__setstate__``)."""
+    new = object.__new__(type(obj))
+    memo[id(obj)] = new
+    state = copy.deepcopy(obj.__getstate__(), memo)
+    setstate = getattr(new, "__setstate__", None)
+    if setstate is not None:
+        setstate(state)
+    else:
+        new.__dict__.update(state)
+    return new

@@ -1,7 +1,7 @@
 """LAPACK eigendecomposition of CMA-ES's covariance with a chosen OpenBLAS thread count.
 
 NumPy's ``eigh`` (LAPACK ``dsyevd``) is multi-threaded by OpenBLAS. Measured on a
-2-core machine (``/tmp`` timing scripts, see ``docs/cmaes.md``): single-threaded it is
+2-core machine (``benchmarks/crossover.py``, see ``docs/cmaes.md``): single-threaded it is
 2x faster at n = 100 (0.53 vs 0.9-1.2 ms) and still faster at n = 300 (5.4 vs 6-9 ms),
 while two threads win from n ~ 400 (n = 1000: 73 vs 116 ms). Between these sizes the
 threads' synchronization costs more than they compute. OpenBLAS >= 0.3.27 has

@@ -26,7 +26,7 @@ from evostrat.strategies.options import (
 )
 
 #: above this many numbers (rows x dim) a batch of rows is made by many threads
-PARALLEL_THRESHOLD = 1 << 16
+PARALLEL_ROWS_MIN = 1 << 16
 #: most blocks the pairs of a ``tell`` are split into (one accumulator row each);
 #: fixed by the problem size, never by the thread count, so runs are reproducible
 MAX_TELL_BLOCKS = 2
@@ -130,7 +130,7 @@ class MirroredStrategy(Strategy):
         return np.arange(n // 2 if self._pairs else n, dtype=np.int64)
 
     def _tell_blocks(self, nstreams: int) -> int:
-        if nstreams * self.dim < PARALLEL_THRESHOLD:
+        if nstreams * self.dim < PARALLEL_ROWS_MIN:
             return 1
         return max(1, min(MAX_TELL_BLOCKS, nstreams))
 
@@ -141,7 +141,7 @@ class MirroredStrategy(Strategy):
         if indices.shape[0] == 0:
             return out
         key, g, tag = self._key, self.generation, rng.STREAM_NORMAL
-        if indices.shape[0] > 1 and indices.shape[0] * self.dim >= PARALLEL_THRESHOLD:
+        if indices.shape[0] > 1 and indices.shape[0] * self.dim >= PARALLEL_ROWS_MIN:
             es_grad.perturbed_rows_parallel(
                 key, g, streams, signs, self.mean, sigma, tag, out
             )

@@ -14,7 +14,7 @@ import numpy as np
 from evostrat.kernels import es_grad, rng
 from evostrat.strategies.base import default_popsize
 from evostrat.strategies.mirrored.base import (
-    PARALLEL_THRESHOLD,
+    PARALLEL_ROWS_MIN,
     SIGMA_FLOOR,
     MirroredStrategy,
 )
@@ -149,7 +149,7 @@ class OpenES(MirroredStrategy):
             return self._mirrored_rows(indices, self._sigma_vector())
         streams, signs = self._streams(indices)
         out = np.empty((indices.shape[0], self.dim))
-        parallel = indices.shape[0] > 1 and out.size >= PARALLEL_THRESHOLD
+        parallel = indices.shape[0] > 1 and out.size >= PARALLEL_ROWS_MIN
         kernel = es_grad.table_rows if parallel else es_grad.table_rows_serial
         kernel(
             self._noise_table(),
