@@ -259,6 +259,7 @@ class Strategy:
         """The whole update of ``tell`` (on a clone: see :meth:`tell`)."""
         if f[best] < self._fbest or self._xbest is None:
             self._xbest = self._row(best)
+            self._xbest.flags.writeable = False  # replaced, never changed: shared
             self._fbest = float(f[best])
         self._fit_range = spread
         self._best_hist.append(float(f[best]))

@@ -15,16 +15,25 @@ from typing import Any
 import numpy as np
 
 
+#: types whose values are never changed in place: shared, not copied
+_ATOMS = frozenset(
+    {int, float, bool, str, bytes, tuple, type(None), np.float64, np.int64, np.bool_}
+)
+
+
 def copied(value: Any) -> Any:
     """``value`` with every writable array in it copied (containers one level deep,
     objects with a ``__dict__`` such as an optimizer likewise)."""
-    if isinstance(value, np.ndarray):
-        return value.copy() if value.flags.writeable else value
-    if isinstance(value, list):
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    if kind is np.ndarray:
+        return value.copy() if value.flags.writeable and value.size else value
+    if kind is list:
         return [copied(v) for v in value] if value and _mutable(value[0]) else value[:]
-    if isinstance(value, deque):
+    if kind is deque:
         return value.copy()
-    if isinstance(value, dict):
+    if kind is dict:
         return {k: copied(v) for k, v in value.items()}
     if hasattr(value, "__dict__") and not isinstance(value, type):
         new = copy.copy(value)
@@ -34,15 +43,23 @@ def copied(value: Any) -> Any:
 
 
 def _mutable(value: Any) -> bool:
-    return not isinstance(value, int | float | str | bytes | tuple | type(None))
+    return type(value) not in _ATOMS
 
 
 def clone(obj: Any, skip: tuple[str, ...], keep_cache: bool) -> Any:
-    """A copy of ``obj`` whose state shares nothing writable with it: attributes in
-    ``skip`` are left out, except ``_cache``, shared shallowly with ``keep_cache``
-    (``tell`` reads this generation's samples from it) and empty otherwise."""
+    """A copy of ``obj`` whose state shares nothing writable with it.
+
+    Attributes in ``skip`` are left out, except ``_cache``: shared shallowly with
+    ``keep_cache`` (``tell`` reads this generation's samples from it), else empty.
+    ``_opts`` is shared: after construction it is replaced, never changed in place.
+    """
     new = object.__new__(type(obj))
-    state = {k: copied(v) for k, v in obj.__dict__.items() if k not in skip}
+    atoms = _ATOMS
+    state = {
+        k: v if type(v) in atoms or k == "_opts" else copied(v)
+        for k, v in obj.__dict__.items()
+        if k not in skip
+    }
     state["_cache"] = dict(obj._cache) if keep_cache else {}
     new.__dict__.update(state)
     return new

@@ -155,6 +155,7 @@ class CMABase(Strategy):
         pv[kcma.P_MUEFF], pv[kcma.P_CHI_N] = self.mueff, self.chi_n
         pv[kcma.P_FLOOR] = 1.0 / MAX_CONDITION
         pv[kcma.N_PARAMS :] = weights
+        pv.flags.writeable = False  # constant: shared by the copies tell makes
         self._params = pv
         self.sigma0 = float(self.sigma)
         self.hsig = 1.0
