@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-
 #: types whose values are never changed in place: shared, not copied
 _ATOMS = frozenset(
     {int, float, bool, str, bytes, tuple, type(None), np.float64, np.int64, np.bool_}
