@@ -25,6 +25,16 @@ def test_every_option_is_documented_and_its_default_passes_its_check(name):
             assert re.search(rf"`{option}`", DOCS), f"{name}: {option} not in docs"
 
 
+def test_docs_option_tables_are_current():
+    from evostrat.strategies.docs import render
+
+    assert render(DOCS) == DOCS, (
+        "docs/strategies.md is stale: run "
+        "python -m evostrat.strategies.docs docs/strategies.md"
+    )
+    assert DOCS.count("<!-- options: ") == len(REGISTRY) + 1  # and the common ones
+
+
 def test_parse_reads_command_line_values():
     real = Option(0.5, "a rate", "real", 0.0, 1.0)
     assert real.parse("rate", "0.25") == 0.25 and real.parse("rate", "1") == 1.0

@@ -112,7 +112,7 @@ class Option:
     def describe(self) -> str:
         """``default; range`` as the docs and ``--help`` show it."""
         if self.kind == "choice":
-            allowed = " | ".join(map(repr, self.choices))
+            allowed = "one of " + ", ".join(map(repr, self.choices))
         elif self.kind in ("int", "real"):
             lo = "[" if not self.open_low and self.low > -math.inf else "("
             hi = "]" if not self.open_high and self.high < math.inf else ")"
@@ -258,3 +258,12 @@ def decayed(value: Any, decay: float, limit: float, floor: float = 0.0) -> Any:
     ``value``, elementwise for an array."""
     out = np.maximum(np.maximum(np.multiply(value, decay), limit), floor)
     return float(out) if np.ndim(out) == 0 else out
+
+
+def options_markdown(cls: type) -> str:
+    """The option table of strategy ``cls`` as Markdown (``docs/strategies.md``)."""
+    rows = ["| option | default; values | what it does |", "| --- | --- | --- |"]
+    for name, spec in option_table(cls).items():
+        if name not in COMMON_OPTIONS:
+            rows.append(f"| `{name}` | {spec.describe()} | {spec.doc} |")
+    return "\n".join(rows)
