@@ -332,6 +332,7 @@ class Strategy:
         max_evals: int | None = None,
         target: float | None = None,
         vectorized: bool = False,
+        log: Any = None,
     ) -> Result:
         """Run ask/evaluate/tell until ``stop()`` says so and return ``result``.
 
@@ -350,9 +351,13 @@ class Strategy:
             Print one line per generation (every 10 % of the budget at most).
         vectorized : bool
             Whether ``f`` takes a 2-D block of rows.
+        log : str, path-like or RunLog, optional
+            Write one row per generation to this CSV file (rank 0 only under MPI);
+            see :mod:`evostrat.runlog`. A ``RunLog`` is flushed, a path closed.
         """
         from evostrat.evaluators import SerialEvaluator
         from evostrat.evaluators.base import is_main_process
+        from evostrat.runlog import open_log
 
         updates = {"max_generations": max_generations, "max_evals": max_evals}
         updates["target"] = target
@@ -361,9 +366,13 @@ class Strategy:
                 self.options[name] = self._check_options({name: value})[name]
         evaluator = SerialEvaluator() if evaluator is None else evaluator
         show = progress and is_main_process(evaluator)
+        runlog, owned = open_log(log, evaluator)
         try:
             while not self.stop():
-                self.tell(evaluator.evaluate(self, f, vectorized=vectorized))
+                fitness = evaluator.evaluate(self, f, vectorized=vectorized)
+                self.tell(fitness)
+                if runlog is not None:
+                    runlog.write(self, fitness=fitness)
                 if show:
                     self._print_progress()
                 if callback is not None and callback(self):
@@ -371,6 +380,9 @@ class Strategy:
         except KeyboardInterrupt:
             if show or progress:
                 print(f"interrupted; best so far f={self.result.fbest:.6g}")
+        finally:
+            if runlog is not None:
+                runlog.close() if owned else runlog.flush()
         return self.result
 
     def _print_progress(self) -> None:
