@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from evostrat.kernels.runlog import DIGITS, fill_row, format_rows
+from evostrat.kernels.runlog import fill_row, format_rows
 from evostrat.validation import check_int, check_real
 
 __all__ = ["COLUMNS", "RunLog", "open_log"]
@@ -58,7 +58,13 @@ COLUMNS = (
     "axis_ratio",
     "condition",
 )
-_INTEGER = ("run", "generation", "evaluations")
+#: significant digits written per column (0: an integer). Fitness with 17, all a
+#: double holds, so that f - f_best is right near an optimum f* != 0; the rest
+#: with what a plot needs. Fewer digits are cheaper: the text of a row is most
+#: of its cost (``benchmarks/runlog.py``).
+DIGITS = {"run": 0, "generation": 0, "evaluations": 0, "seconds": 9, "best": 17,
+          "median": 17, "best_so_far": 17}  # fmt: skip
+_DIGITS_EXTRA, _DIGITS_MEAN, _DIGITS_OTHER = 15, 10, 7
 #: coordinates of the mean and of the stds logged (pycma's plot labels about 10)
 COORDINATES = 10
 #: rows buffered before they are written (about 0.3 MB at 40 columns)
@@ -89,15 +95,16 @@ def _mpi_rank_zero() -> bool:
 
 def _fitness_stats(fitness: Any, maximize: bool) -> tuple[float, float]:
     """Best and median of one generation's fitness (user's sense; NaN ranks last)."""
-    values = fitness.tolist() if isinstance(fitness, np.ndarray) else list(fitness)
-    if not values:
+    if type(fitness) is not list:
+        fitness = np.asarray(fitness, dtype=np.float64).ravel().tolist()
+    values = sorted(fitness)  # a new list; the caller's stays as it was
+    n = len(values)
+    if not n:
         raise ValueError("fitness is empty")
     total = sum(values)
-    if total != total:  # a NaN (or inf - inf): rank NaN last, as nan_policy='worst'
-        worst = -math.inf if maximize else math.inf
-        values = [worst if v != v else v for v in values]
-    values.sort()
-    n = len(values)
+    if total != total:  # NaN (or inf - inf): NaN ranks last, as
+        worst = -math.inf if maximize else math.inf  # with nan_policy="worst"
+        values = sorted(worst if v != v else v for v in values)
     median = values[n // 2] if n % 2 else 0.5 * (values[n // 2 - 1] + values[n // 2])
     return float(values[-1] if maximize else values[0]), float(median)
 
@@ -172,7 +179,7 @@ class RunLog:
         self._t0 = self._last_flush = time.perf_counter()
         self._rows = 0  # buffered rows
         self._buf = np.empty((0, 0))
-        self._integer = np.empty(0, dtype=np.bool_)
+        self._digits = np.empty(0, dtype=np.int64)
         self._k = -1  # coordinates logged (set by the first row)
         self._opt: weakref.ref | None = None
         self._has_eig = False
@@ -209,14 +216,16 @@ class RunLog:
         ref = self._opt
         if ref is None or ref() is not opt:
             self._start_run(opt)
+        # the cost of this method is measured by benchmarks/runlog.py: keep it lean
+        maximize = self._maximize
+        best_so_far = self._best
         if fitness is None:
             best = median = math.nan
             best_so_far = self._record_best(opt)
         else:
-            best, median = _fitness_stats(fitness, self._maximize)
-            best_so_far = self._best
+            best, median = _fitness_stats(fitness, maximize)
             if best_so_far != best_so_far or (
-                best > best_so_far if self._maximize else best < best_so_far
+                best > best_so_far if maximize else best < best_so_far
             ):
                 self._best = best_so_far = best
         sigma = opt.sigma
@@ -227,24 +236,26 @@ class RunLog:
             if type(sigma) is not float:
                 sigma = float(np.mean(sigma))
         now = time.perf_counter()
-        last, offsets = self._last, self._offsets
+        last, offsets, i = self._last, self._offsets, self._rows
         last[0] = g = opt.generation
         last[1] = e = opt.evals
         head = (
             self._run_f, g + offsets[0], e + offsets[1], now - self._t0, best,
             median, best_so_far, sigma,
         )  # fmt: skip
-        row = self._buf[self._rows]
         eig = opt.eigenvalues if self._has_eig else _NO_EIGENVALUES
-        fill_row(row, head, opt.mean, scale, spread, eig, self._at_coords, self._k)
+        buf = self._buf
+        fill_row(buf, i, head, opt.mean, scale, spread, eig, self._at_coords, self._k)
         if self._extra_at:
-            at = self._extra_at
-            row[len(COLUMNS) : self._at_coords] = math.nan
-            for name, value in extra.items():
-                row[at[name]] = value
-        self._rows += 1
-        if self._rows == self.buffer or now - self._last_flush > self.flush_seconds:
+            self._put_extra(buf[i], extra)
+        self._rows = i = i + 1
+        if i == self.buffer or now - self._last_flush > self.flush_seconds:
             self.flush()
+
+    def _put_extra(self, row: np.ndarray, extra: dict[str, Any]) -> None:
+        row[len(COLUMNS) : self._at_coords] = math.nan
+        for name, value in extra.items():
+            row[self._extra_at[name]] = math.nan if value is None else value
 
     def _check_extra(self, extra: dict[str, Any]) -> None:
         unknown = extra.keys() - self._extra_at.keys()
@@ -299,10 +310,19 @@ class RunLog:
         names = [*COLUMNS, *self.extra_columns]
         names += [f"mean_{i}" for i in range(k)] + [f"std_{i}" for i in range(k)]
         self._buf = np.full((self.buffer, len(names)), math.nan)
-        self._integer = np.array([n in _INTEGER for n in names])
+        extra = set(self.extra_columns)
+        self._digits = np.array(
+            [
+                DIGITS.get(n, _DIGITS_EXTRA if n in extra else
+                           _DIGITS_MEAN if n.startswith("mean_") else _DIGITS_OTHER)
+                for n in names
+            ],
+            dtype=np.int64,
+        )  # fmt: skip
         self._write_text(
-            f"# evostrat run log; {DIGITS} significant digits, an empty cell has "
-            "no value\n" + ",".join(names) + "\n"
+            "# evostrat run log (evostrat.runlog); an empty cell has no value\n"
+            + ",".join(names)
+            + "\n"
         )
 
     def _write_text(self, text: str) -> None:
@@ -312,7 +332,7 @@ class RunLog:
     def flush(self) -> None:
         """Write the buffered rows to the file now."""
         if self._rows and self._file is not None:
-            text = format_rows(self._buf[: self._rows], self._integer, DIGITS)
+            text = format_rows(self._buf[: self._rows], self._digits)
             self._file.write(text.tobytes())
             self._file.flush()
         self._rows = 0
