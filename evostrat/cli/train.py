@@ -124,10 +124,16 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def _flag(message: str) -> str:
-    """A library message starting with a setting's name, with the flag's name."""
+    """A library message that starts with a training setting's name, with its flag."""
+    from dataclasses import fields
+
+    from evostrat.rl import TrainConfig
+
     name, sep, rest = message.partition(" ")
-    if sep and name.isidentifier() and name.islower():
-        return f"--{name.replace('_', '-')} {rest}"
+    settings = {f.name for f in fields(TrainConfig)} - {"options", "normalize"}
+    if sep and name in settings:
+        flag = "--env" if name == "env_id" else f"--{name.replace('_', '-')}"
+        return f"{flag} {rest}"
     return message
 
 
