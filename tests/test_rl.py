@@ -194,3 +194,26 @@ def test_config_checks_every_setting():
 def test_serial_fallback_is_used_by_default():
     trainer = rl.Trainer(rl.TrainConfig(**SMALL))
     assert isinstance(trainer.evaluator, SerialAuxEvaluator)
+
+
+@pytest.mark.slow
+def test_cartpole_is_solved_on_held_out_episodes():
+    """SNES, popsize 32, 15 generations: the saved center scores >= 475 (Gymnasium's
+    threshold) on 20 test episodes (seeds from 10**9 on) -- see docs/rl.md for all
+    four strategies and three seeds at popsize 64, 50 generations."""
+    trainer = rl.train(
+        "CartPole-v1",
+        strategy="snes",
+        generations=15,
+        popsize=32,
+        seed=1,
+        env_seed=1,
+        eval_every=5,
+    )
+    env = rl.make_env("CartPole-v1")
+    seeds = range(rl.TEST_SEED_START, rl.TEST_SEED_START + 20)
+    best = trainer.best
+    returns, _ = rl.run_episodes(
+        best.policy, best.params, env, seeds, best.obs_mean, best.obs_std
+    )
+    assert np.mean(returns) >= 475

@@ -282,3 +282,12 @@ def test_interrupted_run_resumes_bit_for_bit(tmp_path, capsys, monkeypatch):
     assert a.info == b.info
     assert _curve(tmp_path / "whole.csv") == _curve(tmp_path / "part.csv")
     assert len(_curve(tmp_path / "part.csv")) == 1 + 5
+
+
+def test_play_refuses_a_policy_for_other_spaces(tmp_path, capsys):
+    saved = _good_arrays()
+    saved.env_id = "Pendulum-v1"  # 3 observations, continuous actions
+    path = tmp_path / "p.npz"
+    rl.save_policy(str(path), saved)
+    status, _, err = run_cli(capsys, "play", "--policy", path)
+    assert status == 2 and "takes 4 observations" in err

@@ -65,15 +65,11 @@ def command(args: argparse.Namespace) -> int:
     from evostrat import rl
 
     saved, env = _load(args)
-    if (
-        env.observation_space.shape is None
-        or int(np.prod(env.observation_space.shape)) != saved.policy.obs_dim
-    ):
+    try:
+        rl.check_fits(saved.policy, env)
+    except ValueError as err:
         env.close()
-        raise CommandError(
-            f"the policy expects {saved.policy.obs_dim} observations, "
-            f"{saved.env_id} gives shape {env.observation_space.shape}"
-        )
+        raise CommandError(f"{args.policy}: {err}") from None
     returns = []
     try:
         for k in range(args.episodes):

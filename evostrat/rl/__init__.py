@@ -21,7 +21,7 @@ from evostrat.rl.envs import (
 from evostrat.rl.files import PolicyFile, PolicyFileError, load_policy, save_policy
 from evostrat.rl.normalize import ObsStats
 from evostrat.rl.objective import EpisodeObjective, rollout, run_episodes
-from evostrat.rl.policy import Policy, policy_for
+from evostrat.rl.policy import Policy, check_fits, policy_for
 from evostrat.rl.training import COLUMNS, Trainer, train
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "check_env_id",
+    "check_fits",
     "load_policy",
     "make_env",
     "policy_for",

@@ -212,3 +212,26 @@ def policy_for(
         activation,
         squash,
     )
+
+
+def check_fits(policy: Policy, env: Any) -> None:
+    """ValueError unless ``policy``'s inputs and outputs fit ``env``'s spaces."""
+    from evostrat.rl.envs import require_gymnasium
+
+    spaces = require_gymnasium().spaces
+    obs, act = env.observation_space, env.action_space
+    if not isinstance(obs, spaces.Box) or int(np.prod(obs.shape)) != policy.obs_dim:
+        raise ValueError(
+            f"the policy takes {policy.obs_dim} observations, the environment "
+            f"gives {obs}"
+        )
+    if policy.discrete:
+        ok = isinstance(act, spaces.Discrete) and int(act.n) == policy.act_dim
+    else:
+        ok = isinstance(act, spaces.Box) and int(np.prod(act.shape)) == policy.act_dim
+    if not ok:
+        kind = "discrete" if policy.discrete else "continuous"
+        raise ValueError(
+            f"the policy has {policy.act_dim} {kind} outputs, the environment's "
+            f"actions are {act}"
+        )
