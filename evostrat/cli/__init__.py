@@ -3,7 +3,8 @@
 One module per sub-command, each with ``add_command(sub, fmt)`` registering its
 parser and handler: ``demo`` (every strategy on Rastrigin and Schaffer, a table and a
 plot), ``run`` (one optimization of a test function), ``visualize`` (the 2-D visual
-guide pictures), ``bench`` (the scripts of ``benchmarks/``), ``train`` and ``play``
+guide pictures), ``bench`` (the scripts of ``benchmarks/``), ``plot`` (a run
+log), ``train`` and ``play``
 (policies on Gymnasium environments). :mod:`evostrat.cli.common` holds what they
 share. The package imports the library; the library never imports it.
 
@@ -24,7 +25,9 @@ from evostrat.cli.common import CommandError
 __all__ = ["COMMANDS", "CommandError", "build_parser", "main"]
 
 #: The sub-commands, in ``--help`` order: module ``evostrat.cli.<name>`` each.
-COMMANDS: tuple[str, ...] = ("demo", "run", "visualize", "bench", "train", "play")
+COMMANDS: tuple[str, ...] = (
+    "demo", "run", "visualize", "bench", "plot", "train", "play",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -50,6 +50,11 @@ def add_command(sub: Any, fmt: Any) -> None:
         help="seconds between progress lines",
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument(
+        "--log",
+        metavar="FILE",
+        help="write one CSV row per generation (draw it with `evostrat plot FILE`)",
+    )
     p.set_defaults(handler=command)
 
 
@@ -77,7 +82,7 @@ def _problem(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     return FUNCTIONS[args.function], x0, options
 
 
-def _report(result: Any, progress: ProgressEvaluator) -> int:
+def _report(result: Any, progress: ProgressEvaluator, args: argparse.Namespace) -> int:
     """Print the result (or the best so far when there is none); the exit status."""
     if progress.interrupted:
         print("interrupted; best so far:")
@@ -92,6 +97,8 @@ def _report(result: Any, progress: ProgressEvaluator) -> int:
     print(f"stop    {result.stop}")
     if getattr(result, "restarts", 0):
         print(f"restarts {result.restarts}")
+    if args.log:
+        print(f"log     {args.log} (draw it: evostrat plot {args.log})")
     return 130 if progress.interrupted else 0
 
 
@@ -120,12 +127,13 @@ def command(args: argparse.Namespace) -> int:
             seed=args.seed,
             evaluator=progress,
             popsize=args.popsize,
+            log=args.log,
             **options,
         )
     except KeyboardInterrupt:
         print("interrupted")
-    except (ValueError, TypeError) as err:  # e.g. a negative --restarts
+    except (ValueError, TypeError, OSError) as err:  # a negative --restarts, --log
         raise CommandError(str(err)) from None
     finally:
         close_evaluator(inner)
-    return _report(result, progress)
+    return _report(result, progress, args)
