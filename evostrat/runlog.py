@@ -58,12 +58,13 @@ COLUMNS = (
     "axis_ratio",
     "condition",
 )
-#: significant digits written per column (0: an integer). Fitness with 17, all a
-#: double holds, so that f - f_best is right near an optimum f* != 0; the rest
-#: with what a plot needs. Fewer digits are cheaper: the text of a row is most
-#: of its cost (``benchmarks/runlog.py``).
-DIGITS = {"run": 0, "generation": 0, "evaluations": 0, "seconds": 9, "best": 17,
-          "median": 17, "best_so_far": 17}  # fmt: skip
+#: significant digits written per column (0: an integer). Fitness with 16, so that
+#: f - f_best is right near an optimum f* != 0 (read back, a value is within about
+#: one unit in the last place of the double: 17 digits would not be exact either,
+#: see evostrat.kernels.runlog); the rest with what a plot needs. Fewer digits are
+#: cheaper: the text is a large part of a row's cost (``benchmarks/runlog.py``).
+DIGITS = {"run": 0, "generation": 0, "evaluations": 0, "seconds": 9, "best": 16,
+          "median": 16, "best_so_far": 16}  # fmt: skip
 _DIGITS_EXTRA, _DIGITS_MEAN, _DIGITS_OTHER = 15, 10, 7
 #: coordinates of the mean and of the stds logged (pycma's plot labels about 10)
 COORDINATES = 10

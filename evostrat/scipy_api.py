@@ -67,17 +67,15 @@ def _bounds_arrays(bounds: Any, dim: int) -> tuple[np.ndarray, np.ndarray]:
     return lower.copy(), upper.copy()
 
 
-def _default_sigma0(lower: np.ndarray, upper: np.ndarray, cls: type) -> Any:
-    """``SIGMA0_FRACTION`` of the box width (the narrowest side where the strategy
-    takes one sigma0; per coordinate where it takes a vector)."""
+def _default_sigma0(lower: np.ndarray, upper: np.ndarray) -> float:
+    """``SIGMA0_FRACTION`` of the box width; of the narrowest side if they differ
+    (CMA-ES takes one sigma0, and its covariance learns the other scales)."""
     width = upper - lower
     if not np.all(np.isfinite(width)):
         raise ValueError(
             "sigma0 is required unless every coordinate has finite bounds "
             f"(sigma0 defaults to {SIGMA0_FRACTION} x the box width)"
         )
-    if getattr(cls, "_vector_sigma", False) and np.ptp(width) > 0:
-        return SIGMA0_FRACTION * width
     return float(SIGMA0_FRACTION * width.min())
 
 
@@ -197,11 +195,12 @@ def minimize(
         ``"xnes"``, ...; case-insensitive).
     sigma0 : float or array_like, optional
         Initial step size. Default, where every coordinate has finite bounds:
-        ``SIGMA0_FRACTION`` (1/4, pycma's rule of thumb) of the box width, the
-        narrowest one for strategies that take a single sigma0.
+        ``SIGMA0_FRACTION`` (1/4, pycma's rule of thumb) of the box width (of the
+        narrowest side where the widths differ); required otherwise.
     bounds : scipy.optimize.Bounds or sequence of (low, high), optional
         Box constraints (None in a pair: unbounded), handled by CMA-ES's repair
-        and penalty (:mod:`evostrat.strategies.bounds`); ``"cmaes"`` only.
+        and penalty (:mod:`evostrat.strategies.bounds`); ``"cmaes"`` and
+        ``"sepcmaes"`` only. ``x0`` must lie inside.
     options : dict, optional
         Strategy options (``tolfun``, ``target``, ...); SciPy's ``maxiter``
         (generations of each run) and ``maxfev`` (evaluations in total), ``disp``
@@ -246,7 +245,10 @@ def minimize(
         raise TypeError(f"callback must be callable or None, got {callback!r}")
     if bounds is not None:
         if "bounds" not in getattr(cls, "_options", {}):
-            raise ValueError(f"bounds are supported by method 'cmaes', not {method!r}")
+            able = [m for m in REGISTRY if "bounds" in get_strategy(m)._options]
+            raise ValueError(
+                f"bounds are supported by method(s) {', '.join(able)}, not {method!r}"
+            )
         lower, upper = _bounds_arrays(bounds, x.size)
         outside = np.flatnonzero((x < lower) | (x > upper))
         if outside.size:
@@ -255,7 +257,7 @@ def minimize(
             )
         strategy_opts["bounds"] = (lower, upper)
         if sigma0 is None:
-            sigma0 = _default_sigma0(lower, upper, cls)
+            sigma0 = _default_sigma0(lower, upper)
     elif sigma0 is None:
         raise ValueError("sigma0 is required when no bounds are given")
     wrapped = None if callback is None else _Callback(callback)
