@@ -182,5 +182,5 @@ def fmin(
             vectorized, maximize, popsize, budget, options, callback, runlog,
         ).run()  # fmt: skip
     finally:
-        if owned:
+        if owned and runlog is not None:
             runlog.close()

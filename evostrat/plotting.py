@@ -139,7 +139,7 @@ def _positive(y: np.ndarray) -> np.ndarray:
 def _draw_fitness(ax: Any, log: LogData, keep: np.ndarray, fbest: float,
                   color: Any, label: str, single: bool) -> None:  # fmt: skip
     sign = -1.0 if log.maximize else 1.0
-    styles = (
+    styles: tuple[tuple[str, dict[str, Any], str], ...] = (
         ("best_so_far", {"lw": 1.6}, "best so far"),
         ("best", {"lw": 0.7, "alpha": 0.8}, "generation's best"),
         ("median", {"lw": 0.7, "ls": "--", "alpha": 0.7}, "median"),

@@ -37,6 +37,11 @@ _STATUS_CALLBACK = 99  # SciPy's status when the callback raised StopIteration
 _FMIN_KEYWORDS = ("restarts", "restart_strategy", "popsize", "vectorized", "log")
 
 
+def _options_of(cls: type) -> dict[str, Any]:
+    """The strategy class's own options (``bounds`` for CMA-ES)."""
+    return dict(getattr(cls, "_options", {}))
+
+
 def _bounds_arrays(bounds: Any, dim: int) -> tuple[np.ndarray, np.ndarray]:
     """``(lower, upper)`` arrays of length ``dim`` from SciPy-style ``bounds``."""
     if hasattr(bounds, "lb") and hasattr(bounds, "ub"):  # scipy.optimize.Bounds
@@ -84,10 +89,11 @@ def _evaluator(workers: Any) -> tuple[Any, bool]:
     if workers is None or (isinstance(workers, numbers.Integral) and workers == 1):
         return None, False
     if isinstance(workers, numbers.Integral) and not isinstance(workers, bool):
-        if workers == -1 or workers > 1:
+        count = int(workers)
+        if count == -1 or count > 1:
             from evostrat.evaluators import PoolEvaluator
 
-            return PoolEvaluator(None if workers == -1 else int(workers)), True
+            return PoolEvaluator(None if count == -1 else count), True
         raise ValueError(f"workers must be >= 1 or -1 (all CPUs), got {workers}")
     if callable(getattr(workers, "evaluate", None)):
         return workers, False
@@ -114,7 +120,7 @@ class _Callback:
         self.best: tuple[float, Any] = (math.inf, None)
 
     def __call__(self, opt: Any) -> bool:
-        from scipy.optimize import OptimizeResult
+        from scipy.optimize import OptimizeResult  # type: ignore[import-untyped]
 
         self.nit += 1
         self.nfev += opt.popsize
@@ -226,7 +232,7 @@ def minimize(
         criterion, 4 interrupted, 99 stopped by the callback), ``message``; also
         ``stop`` (the criteria met), ``xmean``, ``stds``, ``restarts``, ``seed``.
     """
-    from scipy.optimize import OptimizeResult
+    from scipy.optimize import OptimizeResult  # type: ignore[import-untyped]
 
     from evostrat.api import fmin
 
@@ -244,8 +250,8 @@ def minimize(
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None, got {callback!r}")
     if bounds is not None:
-        if "bounds" not in getattr(cls, "_options", {}):
-            able = [m for m in REGISTRY if "bounds" in get_strategy(m)._options]
+        if "bounds" not in _options_of(cls):
+            able = [m for m in REGISTRY if "bounds" in _options_of(get_strategy(m))]
             raise ValueError(
                 f"bounds are supported by method(s) {', '.join(able)}, not {method!r}"
             )
