@@ -34,6 +34,8 @@ _EXPORTS = {
     "MPIEvaluator": "evostrat.evaluators",
     "Evaluator": "evostrat.evaluators",
     "fmin": "evostrat.api",
+    "minimize": "evostrat.scipy_api",
+    "plot": "evostrat.plotting",
     "Result": "evostrat.result",
     "EvaluationError": "evostrat.result",
 }

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from evostrat.restarts import FminResult, Restarts, RunInfo
+from evostrat.runlog import open_log
 from evostrat.strategies import REGISTRY, get_strategy
 from evostrat.strategies.base import draw_seed
 from evostrat.strategies.options import option_table
@@ -76,6 +77,7 @@ def fmin(
     maximize: bool = False,
     popsize: int | None = None,
     callback: Callable[[Any], Any] | None = None,
+    log: Any = None,
     **options: Any,
 ) -> FminResult:
     """Minimize (or maximize) ``f`` with a strategy, restarting it IPOP/BIPOP-style.
@@ -122,6 +124,9 @@ def fmin(
         returning True ends the whole call, restarts included (as pycma's
         ``termination_callback`` option ends ``cma.fmin2``). For example
         ``callback=lambda opt: problem.final_target_hit`` for a COCO problem.
+    log : str, path-like or RunLog, optional
+        Write one row per generation of every run to this CSV file (the ``run``
+        column counts the restarts); see :mod:`evostrat.runlog`.
     **options
         Strategy options. ``max_evals`` and ``target`` (and pycma's aliases
         ``maxfevals`` and ``ftarget`` where the strategy has them) apply to the
@@ -170,7 +175,12 @@ def fmin(
         if callable(bcast):  # MPI: every rank the same seed
             seed = bcast(seed, root=0)
     seed = check_int("seed", seed, minimum=0)
-    return Restarts(
-        f, x0, sigma0, cls, restarts, seed, evaluator, restart_strategy == "bipop",
-        vectorized, maximize, popsize, budget, options, callback,
-    ).run()  # fmt: skip
+    runlog, owned = open_log(log, evaluator)
+    try:
+        return Restarts(
+            f, x0, sigma0, cls, restarts, seed, evaluator, restart_strategy == "bipop",
+            vectorized, maximize, popsize, budget, options, callback, runlog,
+        ).run()  # fmt: skip
+    finally:
+        if owned and runlog is not None:
+            runlog.close()

@@ -13,9 +13,7 @@ measures how often the SimpleES/SimpleGA settings reach ``f < 1e-2``.
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -103,7 +101,7 @@ def settings_for(name: str) -> dict[str, Any]:
 
 def make_strategy(
     name: str,
-    x0: Sequence[float],
+    x0: Sequence[float] | np.ndarray,
     seed: int,
     sigma0: float | None = None,
     popsize: int | None = None,
@@ -123,15 +121,44 @@ def make_strategy(
     return cls(np.asarray(x0, dtype=float), sigma0, popsize, seed, **options)
 
 
+#: Restarts allowed to strategies with ``"restarts": True``: more than any demo
+#: budget can pay for (IPOP doubles the population each time), so the budget of
+#: evaluations, not this number, ends the restarts.
+MAX_RESTARTS = 30
+
+
+class _Curve:
+    """``fmin`` callback recording best-so-far fitness against evaluations."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.best = math.inf
+        self.spent = 0  # evaluations of the finished runs (restarts)
+        self.current: Any = None
+
+    def __call__(self, opt: Any) -> bool:
+        if opt is not self.current:
+            if self.current is not None:
+                self.spent += self.current.evals
+            self.current = opt
+        self.best = min(self.best, float(opt.result.fbest))
+        self.run.curve_evals.append(self.spent + opt.evals)
+        self.run.curve_fbest.append(self.best)
+        return False
+
+
 def run_one(
     name: str, problem: Problem, seed: int, generations: int | None = None
 ) -> Run:
-    """Run strategy ``name`` on ``problem`` with an ask/tell loop, recording the curve.
+    """Run strategy ``name`` on ``problem`` with ``evostrat.fmin``, recording the curve.
 
-    ``seconds`` excludes compiling: two generations of a throw-away copy run first,
-    so the numba kernels are compiled (or loaded from the cache) before the clock
-    starts.
+    Every strategy gets ``generations * BUDGET_POPSIZE`` evaluations; those whose
+    settings say ``"restarts": True`` restart IPOP-style (``fmin``'s restarts, seeds
+    derived from ``seed``) while the budget lasts. ``seconds`` excludes compiling:
+    two generations of a throw-away copy run first, so the numba kernels are
+    compiled (or loaded from the cache) before the clock starts.
     """
+    from evostrat.api import fmin
     from evostrat.functions import FUNCTIONS
 
     f = FUNCTIONS[problem.function]
@@ -140,35 +167,25 @@ def run_one(
     warm = make_strategy(name, x0, seed)
     for _ in range(2):
         warm.tell(f(warm.ask()))
-    budget = gens * BUDGET_POPSIZE
-    restarts = settings_for(name).get("restarts", False)
-    opt = make_strategy(name, x0, seed, max_evals=budget, target=TARGET)
+    settings = settings_for(name)
     run = Run(name, problem.label, math.inf, 0, 0.0, {})
     t0 = time.perf_counter()
-    best, spent = math.inf, 0
-    for k in range(1, 100):
-        while not opt.stop():
-            X = opt.ask()
-            fitness = f(X)
-            opt.tell(fitness)
-            best = min(best, float(np.min(fitness)))
-            run.curve_evals.append(spent + opt.evals)
-            run.curve_fbest.append(best)
-        spent += opt.evals
-        run.stop = opt.stop()
-        if not restarts or best <= TARGET or spent + 2 * opt.popsize > budget:
-            break
-        # IPOP: restart from x0 with twice the population and a new seed
-        opt = make_strategy(
-            name,
-            x0,
-            seed + k,
-            popsize=2 * opt.popsize,
-            max_evals=budget - spent,
-            target=TARGET,
-        )
+    result = fmin(
+        f,
+        x0,
+        settings["sigma0"],
+        strategy=name,
+        restarts=MAX_RESTARTS if settings.get("restarts", False) else 0,
+        seed=seed,
+        popsize=settings["popsize"],
+        vectorized=True,
+        callback=_Curve(run),
+        max_evals=gens * BUDGET_POPSIZE,
+        target=TARGET,
+        **settings["options"],
+    )
     run.seconds = time.perf_counter() - t0
-    run.fbest, run.evals = best, spent
+    run.fbest, run.evals, run.stop = float(result.fbest), result.evals, result.stop
     return run
 
 
@@ -277,68 +294,3 @@ def have_matplotlib() -> bool:
     except ImportError:
         return False
     return True
-
-
-# ------------------------------------------------------------ command line
-def add_command(sub: Any, fmt: Any) -> None:
-    """Register ``demo`` on the ``evostrat`` sub-command parser ``sub``."""
-    p = sub.add_parser(
-        "demo",
-        help="every strategy on Rastrigin and Schaffer: table and plot",
-        description="Run every available strategy on 2-D Rastrigin and 2-D "
-        "Schaffer from (3, 3) and on 10-D Rastrigin; print a table of best "
-        "fitness, evaluations and seconds; save the convergence curves.",
-        formatter_class=fmt,
-    )
-    p.add_argument("--seed", type=int, default=1, help="seed of every run")
-    p.add_argument("--quick", action="store_true", help="short budgets (a few seconds)")
-    p.add_argument(
-        "--out", default="evostrat-demo.png", help="PNG of the convergence curves"
-    )
-    p.add_argument("--no-plot", action="store_true", help="do not draw the PNG")
-    p.add_argument("--strategies", help="comma-separated subset, e.g. cmaes,openes")
-    p.set_defaults(handler=command)
-
-
-def command(args: argparse.Namespace) -> int:
-    """``evostrat demo``: run the demo, print the table, save the plot."""
-    from evostrat.cli import CommandError
-    from evostrat.strategies import REGISTRY
-
-    names = list(REGISTRY) if args.strategies is None else args.strategies.split(",")
-    unknown = sorted(set(names) - set(list(REGISTRY)))
-    if unknown:
-        raise CommandError(
-            f"unknown or missing strategies {unknown}; available: {list(REGISTRY)}"
-        )
-    budget = "quick" if args.quick else "full"
-    print(
-        f"evostrat demo ({budget} budget, seed {args.seed}): {', '.join(names)} on "
-        + ", ".join(p.label for p in PROBLEMS),
-        flush=True,
-    )
-    runs: list = []
-
-    def report(r: Any) -> None:
-        runs.append(r)
-        print(
-            f"  {r.problem:15s} {r.strategy:9s} fbest {r.fbest:.3e} "
-            f"evals {r.evals:7d} {r.seconds:6.2f} s",
-            flush=True,
-        )
-
-    interrupted = False
-    try:
-        run_demo(names, seed=args.seed, quick=args.quick, report=report)
-    except KeyboardInterrupt:
-        interrupted = True
-        print("interrupted; results so far:")
-    print()
-    print(format_table(runs))
-    if runs and not args.no_plot:
-        if have_matplotlib():
-            path = plot_curves(runs, args.out)
-            print(f"\nconvergence plot saved to {os.path.abspath(path)}")
-        else:
-            print("\nmatplotlib is not installed: no plot (pip install matplotlib)")
-    return 130 if interrupted else 0

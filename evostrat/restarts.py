@@ -135,13 +135,14 @@ class Restarts:
 
     def __init__(
         self, f, x0, sigma0, cls, restarts, seed, evaluator, bipop, vectorized,
-        maximize, popsize, budget, options, callback=None,
+        maximize, popsize, budget, options, callback=None, log=None,
     ) -> None:  # fmt: skip
         self.f, self.x0, self.sigma0, self.cls = f, x0, sigma0, cls
         self.restarts, self.seed, self.evaluator = restarts, seed, evaluator
         self.bipop, self.vectorized, self.maximize = bipop, vectorized, maximize
         self.popsize, self.options = popsize, options
         self.callback = callback
+        self.log = log  # a RunLog shared by the runs (a new strategy: a new run)
         self.called_off = False  # the callback returned True: no further run
         self.max_evals, self.target = budget["max_evals"], budget["target"]
         self.runs: list[RunInfo] = []
@@ -213,6 +214,7 @@ class Restarts:
                 self.evaluator,
                 callback=None if self.callback is None else self._callback,
                 vectorized=self.vectorized,
+                log=self.log,
             )
             res = self._record(res, opt.popsize, regime, sigma0, seed)
             if regime == "large":

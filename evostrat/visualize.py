@@ -9,8 +9,6 @@ as a star. Needs matplotlib.
 
 from __future__ import annotations
 
-import argparse
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -98,18 +96,13 @@ def generation_grid(
 
     Parameters
     ----------
-    strategy : str
-        Lower-case strategy name, e.g. ``"cmaes"``.
-    function : str
-        A 2-D capable test function, e.g. ``"schaffer"`` or ``"rastrigin"``.
+    strategy, function : str
+        Lower-case strategy name (``"cmaes"``); a 2-D test function (``"schaffer"``).
     path : str
         PNG file to write.
     generations : sequence of int
         Generations to draw, one panel each.
-    x0 : (float, float)
-        Start of the search.
-    seed : int
-        Seed of the run.
+    x0, seed : start of the search and seed of the run
     limits : (float, float)
         Square shown in every panel.
     columns : int
@@ -139,22 +132,8 @@ def generation_grid(
     floor = max(float(values[values > 0].min()), 1e-6) if np.any(values > 0) else 1e-6
     norm = LogNorm(vmin=floor, vmax=float(values.max()))
     optimum = OPTIMA[function](2)
-    for ax, (g, X, mean, best) in zip(axes, frames, strict=False):
-        ax.imshow(
-            np.maximum(values, floor),
-            extent=(*limits, *limits),
-            origin="lower",
-            cmap="viridis_r",
-            norm=norm,
-            interpolation="bilinear",
-        )
-        ax.scatter(X[:, 0], X[:, 1], s=9, c="black", alpha=0.8, linewidths=0)
-        ax.scatter([mean[0]], [mean[1]], s=80, c="red", marker="x", linewidths=2)
-        ax.scatter([optimum[0]], [optimum[1]], s=60, c="white", marker="*")
-        ax.set_xlim(*limits)
-        ax.set_ylim(*limits)
-        ax.set_title(f"generation {g}  best {best:.2g}", fontsize=9)
-        ax.tick_params(labelsize=7)
+    for ax, frame in zip(axes, frames, strict=False):
+        _draw_panel(ax, frame, values, limits, norm, optimum)
     for ax in axes[len(frames) :]:
         ax.set_axis_off()
     fig.suptitle(
@@ -164,82 +143,28 @@ def generation_grid(
     return path
 
 
-# ------------------------------------------------------------ command line
-def add_command(sub: Any, fmt: Any) -> None:
-    """Register ``visualize`` on the ``evostrat`` sub-command parser ``sub``."""
-    p = sub.add_parser(
-        "visualize",
-        help="the 2-D visual guide pictures (PNG)",
-        description="Draw a grid of generations of one strategy on 2-D test "
-        "functions: landscape, population, mean.",
-        formatter_class=fmt,
+def _draw_panel(
+    ax: Any,
+    frame: tuple[int, np.ndarray, np.ndarray, float],
+    values: np.ndarray,
+    limits: tuple[float, float],
+    norm: Any,
+    optimum: np.ndarray,
+) -> None:
+    """One generation: landscape image, population dots, mean cross, optimum star."""
+    g, X, mean, best = frame
+    ax.imshow(
+        np.maximum(values, norm.vmin),
+        extent=(*limits, *limits),
+        origin="lower",
+        cmap="viridis_r",
+        norm=norm,
+        interpolation="bilinear",
     )
-    p.add_argument("--strategy", help="strategy name (default cmaes)")
-    p.add_argument(
-        "--function",
-        nargs="+",
-        default=["schaffer", "rastrigin"],
-        help="2-D test functions, one picture each",
-    )
-    p.add_argument(
-        "--generations",
-        default="0,1,2,4,8,16,32,64",
-        help="comma-separated generations, one panel each",
-    )
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--sigma0", type=float, help="initial step size (demo setting)")
-    p.add_argument("--popsize", type=int, help="population size (demo setting)")
-    p.add_argument(
-        "--out",
-        default="evostrat-{strategy}-{function}.png",
-        help="PNG path; {strategy} and {function} are filled in",
-    )
-    p.set_defaults(handler=command)
-
-
-def _picture_path(pattern: str, strategy: str, function: str, several: bool) -> str:
-    if "{function}" not in pattern and several:
-        root, ext = os.path.splitext(pattern)
-        pattern = f"{root}-{{function}}{ext or '.png'}"
-    return pattern.format(strategy=strategy, function=function)
-
-
-def command(args: argparse.Namespace) -> int:
-    """``evostrat visualize``: save the grid of generations for each function."""
-    from evostrat import demo
-    from evostrat.cli import CommandError, check_function
-    from evostrat.functions import DIMS
-    from evostrat.strategies import REGISTRY
-
-    names = list(REGISTRY)
-    strategy = args.strategy or ("cmaes" if "cmaes" in names else names[0])
-    if strategy not in names:
-        raise CommandError(f"unknown strategy {strategy!r}; available: {names}")
-    try:
-        generations = [int(g) for g in args.generations.split(",")]
-    except ValueError:
-        raise CommandError(
-            f"--generations takes comma-separated integers, got {args.generations!r}"
-        ) from None
-    if min(generations) < 0:
-        raise CommandError(f"--generations must be >= 0, got {args.generations!r}")
-    for function in args.function:
-        check_function(function)
-        lo, hi = DIMS[function]
-        if lo > 2 or (hi is not None and hi < 2):
-            raise CommandError(f"{function} has no 2-D version")
-    if not demo.have_matplotlib():
-        raise CommandError("visualize needs matplotlib: pip install matplotlib")
-    for function in args.function:
-        path = _picture_path(args.out, strategy, function, len(args.function) > 1)
-        generation_grid(
-            strategy,
-            function,
-            path,
-            generations,
-            seed=args.seed,
-            sigma0=args.sigma0,
-            popsize=args.popsize,
-        )
-        print(f"{strategy} on {function}: saved {os.path.abspath(path)}")
-    return 0
+    ax.scatter(X[:, 0], X[:, 1], s=9, c="black", alpha=0.8, linewidths=0)
+    ax.scatter([mean[0]], [mean[1]], s=80, c="red", marker="x", linewidths=2)
+    ax.scatter([optimum[0]], [optimum[1]], s=60, c="white", marker="*")
+    ax.set_xlim(*limits)
+    ax.set_ylim(*limits)
+    ax.set_title(f"generation {g}  best {best:.2g}", fontsize=9)
+    ax.tick_params(labelsize=7)

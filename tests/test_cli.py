@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evostrat import cli, demo, neuro
+from evostrat import cli, demo
 from evostrat.strategies import REGISTRY
 
 REPO = Path(__file__).resolve().parent.parent
@@ -208,66 +208,6 @@ def test_bench_runs_a_script_with_its_arguments(tmp_path, capsys):
 def test_bench_without_folder_is_a_clear_error(tmp_path, capsys):
     status, _, err = run_cli(capsys, "bench", "--dir", str(tmp_path / "none"))
     assert status == 2 and "no benchmarks folder" in err
-
-
-def test_train_and_play_cartpole(tmp_path, capsys):
-    policy = tmp_path / "policy.npz"
-    argv = ["train", "--env", "CartPole-v1", "--strategy", "openes"]
-    argv += ["--generations", "3", "--popsize", "6", "--max-steps", "60"]
-    argv += ["--out", str(policy), "--quiet"]
-    if not HAVE_GYM:  # the optional dependency is missing: the message says what to do
-        status, _, err = run_cli(capsys, *argv)
-        assert status == 2 and "pip install gymnasium" in err
-        return
-    status, out, _ = run_cli(capsys, *argv)
-    assert status == 0, out
-    assert policy.exists()
-    trained = float(re.search(r"best return (\S+)", out).group(1))
-    assert 1.0 <= trained <= 60.0  # CartPole pays 1 per step, cut at 60 steps
-    status, out, _ = run_cli(capsys, "play", "--policy", str(policy), "--episodes", "2")
-    assert status == 0
-    returns = [float(v) for v in re.findall(r"episode \d+: return (\S+)", out)]
-    assert len(returns) == 2 and all(r >= 1.0 for r in returns)
-    pol, params, env_id = neuro.load_policy(str(policy))
-    assert env_id == "CartPole-v1" and params.shape == (pol.num_params,)
-    status, _, err = run_cli(capsys, "train", "--env", "NoSuchEnv-v0", "--quiet")
-    assert status == 2 and "cannot make environment 'NoSuchEnv-v0'" in err
-
-
-def test_gymnasium_missing_message(capsys, monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "gymnasium", None)  # import now fails
-    status, _, err = run_cli(capsys, "train", "--out", str(tmp_path / "p.npz"))
-    assert status == 2 and "pip install gymnasium" in err
-    status, _, err = run_cli(capsys, "train", "--hidden", "8,x")
-    assert status == 2 and "--hidden" in err
-    policy = tmp_path / "p.npz"
-    neuro.save_policy(str(policy), neuro.Policy(4, 2), np.zeros(10), "CartPole-v1")
-    status, _, err = run_cli(capsys, "play", "--policy", str(policy))
-    assert status == 2 and "pip install gymnasium" in err
-
-
-def test_play_rejects_a_file_that_is_not_a_policy(tmp_path, capsys):
-    bad = tmp_path / "bad.npz"
-    np.savez(bad, something=np.zeros(3))
-    status, _, err = run_cli(capsys, "play", "--policy", str(bad))
-    assert status == 2 and "not an evostrat policy file" in err
-    status, _, err = run_cli(capsys, "play", "--policy", str(tmp_path / "none.npz"))
-    assert status == 2 and "no policy file" in err
-
-
-def test_policy_shapes_and_actions():
-    linear = neuro.Policy(obs_dim=4, act_dim=2)
-    assert linear.num_params == 5 * 2
-    mlp = neuro.Policy(
-        obs_dim=3, act_dim=1, hidden=(8,), discrete=False, low=(-2.0,), high=(2.0,)
-    )
-    assert mlp.num_params == 4 * 8 + 9 * 1
-    params = np.linspace(-1, 1, mlp.num_params)
-    action = mlp.act(params, np.array([0.5, -0.2, 1.0]))
-    assert action.shape == (1,) and -2.0 <= action[0] <= 2.0
-    with pytest.raises(ValueError, match="takes 41 parameters"):
-        mlp.act(np.zeros(3), np.zeros(3))
-    assert linear.act(np.r_[np.zeros(8), 0.0, 1.0], np.ones(4)) == 1
 
 
 def test_demo_ctrl_c_prints_the_table_so_far(capsys, monkeypatch):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pickle
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,19 @@ from evostrat.strategies import REGISTRY, get_strategy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "mpi_scripts"))
 
-from es_objectives import FailOn, Heavy, KillOnce, NotReal, always_die  # noqa: E402
+from es_objectives import (  # noqa: E402
+    BadAux,
+    FailOn,
+    Heavy,
+    KillOn,
+    KillOnce,
+    NotReal,
+    SleepOn,
+    WithAux,
+    WithAuxVectorized,
+    always_die,
+    aux_outcome,
+)
 
 DIM = 5
 SEED = 11
@@ -178,3 +191,78 @@ def test_mpi_evaluator_import_is_lazy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("cls", [WithAux, WithAuxVectorized])
+def test_side_results_are_the_same_on_serial_and_pool(pool, cls):
+    vectorized = cls is WithAuxVectorized
+    f = cls()
+    want = aux_outcome(make("cmaes").optimize(f, vectorized=vectorized), f)
+    b0 = pool.stats["bytes_sent"]
+    g = cls()
+    got = aux_outcome(make("cmaes").optimize(g, pool, vectorized=vectorized), g)
+    assert got == want
+    assert f.count == 5 * make("cmaes").popsize and f.scale != 1.0
+    assert [gen for gen, _ in f.seen] == [0, 1, 2, 3, 4]
+    # the context went to every worker each generation: more bytes than sphere
+    plain = make("cmaes")
+    b1 = pool.stats["bytes_sent"]
+    plain.optimize(sphere, pool, vectorized=vectorized)
+    assert b1 - b0 > pool.stats["bytes_sent"] - b1
+
+
+def test_side_results_errors_name_what_was_wrong(pool):
+    class NoCollect:
+        aux_size = 2
+
+        def __call__(self, x):
+            return 0.0, np.zeros(2)
+
+    class Plain(WithAux):
+        def __call__(self, x):
+            return 0.0
+
+    opt = make("simplees")
+    for ev in (SerialEvaluator(), pool):
+        with pytest.raises(TypeError, match="collect"):
+            ev.evaluate(opt, NoCollect())
+        with pytest.raises(ValueError, match="aux has shape"):
+            ev.evaluate(opt, BadAux())
+        if ev is not pool:  # Plain is local to this test: it does not pickle
+            with pytest.raises(ValueError, match="pair"):
+                ev.evaluate(opt, Plain())
+    assert opt.generation == 0
+
+
+def test_timeout_turns_a_hang_into_evaluation_error():
+    opt = make("simplees", popsize=16)
+    X = opt.ask()
+    with PoolEvaluator(2, timeout=1.0) as pool_ev:
+        for ev in (SerialEvaluator(timeout=1.0), pool_ev):
+            t0 = time.monotonic()
+            with pytest.raises(
+                evostrat.EvaluationError,
+                match="individual 3 took longer than timeout=1",
+            ) as info:
+                ev.evaluate(opt, SleepOn(X[3]))
+            assert time.monotonic() - t0 < 10
+            assert (info.value.generation, info.value.index) == (0, 3)
+            # usable again (a pure-Python f: numba's first compile of sphere in a
+            # fresh worker could itself take over a second)
+            plain = FailOn(np.full(DIM, np.nan))
+            assert ev.evaluate(opt, plain) == [plain(x) for x in X]
+        assert pool_ev.stats["restarts"] == 1
+    for bad in (0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="timeout"):
+            SerialEvaluator(timeout=bad)
+    with pytest.raises(TypeError, match="timeout"):
+        PoolEvaluator(1, timeout="1")
+
+
+@pytest.mark.slow
+def test_worker_killed_by_a_signal_names_the_individual():
+    opt = make("simplees", popsize=16)  # chunks of 2 rows: [4, 5] holds row 5
+    with PoolEvaluator(2, max_retries=0) as ev:
+        with pytest.raises(evostrat.EvaluationError, match="SIGKILL") as info:
+            ev.evaluate(opt, KillOn(opt.ask()[5]))
+        assert info.value.index == 5

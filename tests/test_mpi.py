@@ -30,6 +30,7 @@ SCRIPTS = Path(__file__).resolve().parent / "mpi_scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 import run_checks  # noqa: E402  (the same DIM, SEED, GENERATIONS, make())
+from es_objectives import WithAux, WithAuxVectorized, aux_outcome  # noqa: E402
 
 pytestmark = pytest.mark.mpi
 
@@ -153,3 +154,21 @@ def test_a_failing_rank_ends_the_job(mode):
     assert time.perf_counter() - t0 < 30
     if mode == "raise":
         assert "rank 1 fails on purpose" in proc.stderr
+
+
+@pytest.mark.slow
+def test_side_results_are_the_same_as_serial(tmp_path):
+    ranks = run_ranks(2, "aux", tmp_path)
+    popsize = run_checks.make("cmaes").popsize
+    for cls in (WithAux, WithAuxVectorized):
+        f = cls()
+        res = run_checks.make("cmaes").optimize(f, vectorized=cls is not WithAux)
+        want = aux_outcome(res, f)
+        assert f.count == run_checks.GENERATIONS * popsize
+        for seen in ranks:
+            assert seen[cls.__name__] == want
+    # per generation and rank: own fitness + 2 aux per individual + a status word
+    counts, _ = split_population(popsize, 2)
+    for r, seen in enumerate(ranks):
+        per_gen = 8 * (3 * counts[r] + 1)
+        assert seen["stats"]["bytes_sent"] == 2 * run_checks.GENERATIONS * per_gen

@@ -4,9 +4,11 @@ The pool is a set of worker processes, each with its own duplex pipe. The parent
 does the scheduling itself (rather than ``multiprocessing.Pool``, which hangs when a
 worker dies, or ``concurrent.futures``, which fails every pending task when one
 does): it asks the strategy for one chunk of rows at a time, sends it to an idle
-worker, and waits on the pipes *and* the process sentinels together, so a worker
-that dies (e.g. killed by the OOM killer) is noticed at once, replaced, and only its
-own chunk is evaluated again.
+worker (dynamic scheduling: a fast worker simply gets more chunks), and waits on
+the pipes *and* the process sentinels together, so a worker that dies (e.g. killed
+by the OOM killer) is noticed at once, replaced, and only its own chunk is
+evaluated again. Each worker writes the index it is evaluating into a shared
+double, so a death or a timeout names the individual, not just its chunk.
 
 Workers are started with the ``"spawn"`` method by default: a fresh interpreter
 that inherits no threads. ``"fork"`` copies a process that may be running numba's
@@ -31,23 +33,44 @@ from typing import Any
 
 import numpy as np
 
-from evostrat.evaluators.base import CHUNK_ELEMENTS, evaluate_rows, new_stats
-from evostrat.result import EvaluationError
+from evostrat.evaluators.base import (
+    CHUNK_ELEMENTS,
+    Failure,
+    aux_size,
+    check_timeout,
+    collect,
+    evaluate_rows,
+    failure_of,
+    get_context,
+    new_stats,
+    raise_failure,
+    set_context,
+)
+from evostrat.evaluators.timer import timeout_text
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 
+#: Longest wait (seconds) between two checks for an individual past ``timeout``.
+TIMEOUT_POLL = 0.25
 
-def _worker_main(conn: Any) -> None:
+
+def _worker_main(conn: Any, where: Any) -> None:
     """Loop of one worker process: receive a message, answer it, until "stop".
 
-    Messages (pickled tuples):
+    Messages (pickled tuples): the worker first says ``("ready",)``;
     ``("f", f_id, f_bytes)`` stores the objective under ``f_id`` (the previous one is
-    dropped); ``("eval", task, f_id, generation, indices, X, vectorized)`` answers
-    ``("ok", task, values)`` or ``("err", task, kind, index, text)``;
-    ``("stop",)`` ends the loop.
+    dropped); ``("eval", task, f_id, generation, indices, X, vectorized, k, ctx)``
+    (``ctx``: the pickled context or None) answers ``("ok", task, values, aux)`` or
+    ``("err", task, failure)``; ``("stop",)`` ends the loop. ``where`` holds the
+    index being evaluated and when (``time.monotonic()``) its evaluation began.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    cache: dict[int, Callable] = {}
+    conn.send_bytes(pickle.dumps(("ready",)))
+    cache: dict[int, Any] = {}
+
+    def on_row(i: int) -> None:
+        where[0], where[1] = i, time.monotonic()
+
     while True:
         try:
             msg = pickle.loads(conn.recv_bytes())
@@ -56,37 +79,39 @@ def _worker_main(conn: Any) -> None:
         if msg[0] == "stop":
             return
         if msg[0] == "f":
-            _, f_id, f_bytes = msg
             try:
-                cache = {f_id: pickle.loads(f_bytes)}
+                cache = {msg[1]: pickle.loads(msg[2])}
             except Exception:
-                cache = {f_id: _Unpicklable(traceback.format_exc())}
+                text = "the objective could not be unpickled in the worker:\n"
+                cache = {msg[1]: _Unpicklable(text + traceback.format_exc())}
             continue
-        _, task, f_id, generation, indices, X, vectorized = msg
+        _, task, f_id, generation, indices, X, vectorized, k, ctx = msg
+        f = cache[f_id]
         try:
-            f = cache[f_id]
             if isinstance(f, _Unpicklable):
-                reply = ("err", task, "eval", int(indices[0]), f.text)
-            else:
-                values = evaluate_rows(f, X, indices, generation, vectorized)
-                reply = ("ok", task, values)
-        except EvaluationError as err:
-            reply = ("err", task, "eval", err.index, err.cause)
+                raise f
+            if ctx is not None:
+                set_context(f, pickle.loads(ctx))
+            values, aux = evaluate_rows(
+                f, X, indices, generation, vectorized, k, on_row
+            )
+            reply: tuple = ("ok", task, values, aux)
         except Exception as err:  # e.g. a vectorized f returning a wrong shape
-            reply = ("err", task, type(err).__name__, int(indices[0]), str(err))
+            reply = ("err", task, failure_of(err, int(where[0])))
         try:
             data = pickle.dumps(reply, _PROTOCOL)
         except Exception:  # f returned something that does not pickle
-            text = traceback.format_exc()
-            data = pickle.dumps(("err", task, "eval", int(indices[0]), text))
+            failure = ("eval", int(indices[0]), traceback.format_exc())
+            data = pickle.dumps(("err", task, failure))
         conn.send_bytes(data)
 
 
-class _Unpicklable:
-    """Placeholder for an objective the worker could not unpickle."""
+class _Unpicklable(Exception):
+    """Stands for an objective the worker could not unpickle."""
 
     def __init__(self, text: str) -> None:
-        self.text = "the objective could not be unpickled in the worker:\n" + text
+        super().__init__(text)
+        self.cause = text
 
 
 class _Worker:
@@ -94,11 +119,17 @@ class _Worker:
 
     def __init__(self, ctx: Any) -> None:
         self.conn, child_conn = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_worker_main, args=(child_conn,), daemon=True)
+        # index being evaluated and since when (written by the child)
+        self.where = ctx.RawArray("d", 2)
+        self.process = ctx.Process(
+            target=_worker_main, args=(child_conn, self.where), daemon=True
+        )
         self.process.start()
         child_conn.close()
         self.f_id = -1  # id of the objective this worker holds
+        self.call = -1  # evaluate() call whose context this worker holds
         self.task: int | None = None  # chunk being evaluated
+        self.ready = False  # whether its ("ready",) message was read
 
     def send(self, data: bytes) -> int:
         self.conn.send_bytes(data)
@@ -122,6 +153,35 @@ def _shutdown(workers: list[_Worker]) -> None:
     workers.clear()
 
 
+def _exit_reason(code: int | None) -> str:
+    """``exit code 1`` or ``killed by signal SIGKILL`` from a process's exit code."""
+    if code is not None and code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+class _Round:
+    """One generation's bookkeeping: chunks to do, tries, results, failures."""
+
+    def __init__(self, strategy: Any, rows: int, k: int) -> None:
+        self.strategy = strategy
+        self.popsize, self.rows, self.k = strategy.popsize, rows, k
+        self.generation = strategy.generation
+        n = math.ceil(self.popsize / rows)
+        self.todo = list(range(n))[::-1]  # chunk numbers, next one last
+        self.tries = [0] * n
+        self.results: list[tuple[list, np.ndarray] | None] = [None] * n
+        self.errors: list[Failure] = []
+        self.sent = self.setup = 0
+
+    def indices(self, task: int) -> np.ndarray:
+        start = task * self.rows
+        return np.arange(start, min(start + self.rows, self.popsize))
+
+
 class PoolEvaluator:
     """Evaluate in worker processes on this machine.
 
@@ -142,6 +202,12 @@ class PoolEvaluator:
     start_method : str
         ``"spawn"`` (default, robust anywhere) or ``"forkserver"``; ``"fork"`` is
         accepted but can deadlock when numba threads are running in this process.
+    timeout : float, optional
+        Seconds one individual's evaluation (vectorized: one block's) may take,
+        timed in the worker from when it calls ``f``; past it the busy workers are
+        killed and replaced and ``evaluate`` raises
+        :class:`~evostrat.EvaluationError` naming that individual. None (default):
+        no limit.
 
     Notes
     -----
@@ -152,8 +218,9 @@ class PoolEvaluator:
     index, the worker's traceback text) after the other chunks in flight have
     finished; the strategy is untouched and the generation can be evaluated again.
     ``stats["bytes_sent"]`` counts the pickled bytes of the evaluation messages sent
-    to the workers (the rows and their indices); shipping the objective to a worker
-    is set-up, counted apart in ``stats["bytes_setup"]``.
+    to the workers (the rows, their indices, and the objective's context once per
+    worker and generation); shipping the objective to a worker is set-up, counted
+    apart in ``stats["bytes_setup"]``.
     """
 
     is_main = True
@@ -164,6 +231,7 @@ class PoolEvaluator:
         *,
         max_retries: int = 2,
         start_method: str = "spawn",
+        timeout: float | None = None,
     ) -> None:
         if processes is None:
             processes = (
@@ -171,16 +239,14 @@ class PoolEvaluator:
                 if hasattr(os, "sched_getaffinity")
                 else (os.cpu_count() or 1)
             )
-        if isinstance(processes, bool) or not isinstance(processes, numbers.Integral):
-            raise TypeError(f"processes must be an integer or None, got {processes!r}")
-        if processes < 1:
-            raise ValueError(f"processes must be >= 1, got {processes}")
-        if isinstance(max_retries, bool) or not isinstance(
-            max_retries, numbers.Integral
+        for name, value, low in (
+            ("processes", processes, 1),
+            ("max_retries", max_retries, 0),
         ):
-            raise TypeError(f"max_retries must be an integer, got {max_retries!r}")
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{name} must be an integer, got {value!r}")
+            if value < low:
+                raise ValueError(f"{name} must be >= {low}, got {value}")
         methods = multiprocessing.get_all_start_methods()
         if start_method not in methods:
             raise ValueError(
@@ -189,6 +255,7 @@ class PoolEvaluator:
         self.processes = int(processes)
         self.max_retries = int(max_retries)
         self.start_method = start_method
+        self.timeout = check_timeout(timeout)
         # bytes_setup: the objective shipped to workers; restarts: workers replaced
         self.stats = {**new_stats(), "bytes_setup": 0, "restarts": 0}
         self._ctx = multiprocessing.get_context(start_method)
@@ -197,6 +264,7 @@ class PoolEvaluator:
         self._f: Callable | None = None
         self._f_id = 0
         self._f_bytes = b""
+        self._calls = 0
         self._closed = False
 
     # ---------------------------------------------------------------- lifetime
@@ -218,8 +286,18 @@ class PoolEvaluator:
         raise TypeError("a PoolEvaluator holds processes and cannot be pickled")
 
     def _start_workers(self) -> None:
+        """Start missing workers and wait until they run (start-up is not timed)."""
         while len(self._workers) < self.processes:
             self._workers.append(_Worker(self._ctx))
+        for w in self._workers:
+            if not w.ready:
+                wait([w.conn, w.process.sentinel])
+                w.ready = True
+                try:
+                    if w.conn.poll():
+                        w.conn.recv_bytes()  # ("ready",)
+                except (EOFError, OSError):
+                    pass  # died at start-up: noticed and replaced at dispatch
 
     def _set_objective(self, f: Callable) -> None:
         if f is self._f:
@@ -246,116 +324,156 @@ class PoolEvaluator:
         Raises
         ------
         EvaluationError
-            ``f`` raised on some individual (the lowest such index is reported), or
-            a chunk's worker died more than ``max_retries`` times.
+            ``f`` raised on some individual (the lowest such index is reported), a
+            chunk's worker died more than ``max_retries`` times, or an individual
+            took longer than ``timeout``.
         """
         if self._closed:
             raise RuntimeError("this PoolEvaluator is closed")
         t0 = time.perf_counter()
+        k = aux_size(f)
         self._set_objective(f)
+        context = get_context(f)
+        self._ctx_bytes = None if context is None else pickle.dumps(context, _PROTOCOL)
+        self._calls += 1
         self._start_workers()
-        popsize, generation = strategy.popsize, strategy.generation
-        rows = self._chunk_rows(popsize, strategy.dim)
-        starts = list(range(0, popsize, rows))
-        todo = list(range(len(starts)))[::-1]  # chunk numbers, next one last
-        tries = [0] * len(starts)
-        results: list[list | None] = [None] * len(starts)
-        errors: list[tuple] = []
-        sent = setup = 0
-
-        def indices_of(task: int) -> np.ndarray:
-            return np.arange(starts[task], min(starts[task] + rows, popsize))
-
-        def dispatch(w: _Worker) -> None:
-            """Send ``w`` the next chunk (and the objective first, if it lacks it)."""
-            nonlocal sent, setup
-            task = todo.pop()
-            idx = indices_of(task)
-            X = strategy.ask(idx)
-            msg = ("eval", task, self._f_id, generation, idx, X, bool(vectorized))
-            data = pickle.dumps(msg, _PROTOCOL)
-            w.task = task
-            try:
-                if w.f_id != self._f_id:
-                    setup += w.send(self._f_bytes)
-                    w.f_id = self._f_id
-                sent += w.send(data)
-            except OSError:  # died meanwhile: its sentinel fires, the chunk is retried
-                pass
-
+        rnd = _Round(strategy, self._chunk_rows(strategy.popsize, strategy.dim), k)
         try:
-            while True:
-                if not errors:
-                    for i, w in enumerate(list(self._workers)):
-                        if w.task is None and todo:
-                            if not w.process.is_alive():  # died while idle
-                                w.task = -1
-                                self._replace(i, w)
-                                w = self._workers[i]
-                            dispatch(w)
-                busy = [w for w in self._workers if w.task is not None]
-                if not busy:
-                    break
-                ready = wait(
-                    [w.conn for w in busy] + [w.process.sentinel for w in busy]
-                )
-                for i, w in enumerate(list(self._workers)):
-                    if w.task is None or (
-                        w.conn not in ready and w.process.sentinel not in ready
-                    ):
-                        continue
-                    reply = None
-                    try:
-                        if w.conn.poll():
-                            reply = pickle.loads(w.conn.recv_bytes())
-                    except (EOFError, OSError):
-                        reply = None
-                    if reply is None:
-                        task, code = self._replace(i, w)
-                        tries[task] += 1
-                        if tries[task] <= self.max_retries:
-                            todo.append(task)
-                            continue
-                        idx = indices_of(task)
-                        text = (
-                            f"the worker evaluating individuals {idx[0]}..{idx[-1]} "
-                            f"died (exit code {code}) {tries[task]} times; "
-                            f"max_retries={self.max_retries}. If workers die at "
-                            "start-up, check that a fresh interpreter can import "
-                            "the objective and that the script's main code is "
-                            "under `if __name__ == '__main__':`"
-                        )
-                        errors.append(("died", int(idx[0]), text))
-                        continue
-                    task = w.task
-                    w.task = None
-                    if reply[0] == "ok":
-                        results[task] = reply[2]
-                    else:
-                        errors.append(reply[2:])
+            self._run(rnd, vectorized)
         except BaseException:
             # interrupted (Ctrl-C) or a broken pipe: workers may hold stale tasks
             _shutdown(self._workers)
             raise
         finally:
-            self.stats["bytes_sent"] += sent
-            self.stats["bytes_setup"] += setup
+            self.stats["bytes_sent"] += rnd.sent
+            self.stats["bytes_setup"] += rnd.setup
             self.stats["seconds"] += time.perf_counter() - t0
-        if errors:
-            kind, index, text = min(errors, key=lambda e: e[1])
-            if kind in ("eval", "died"):
-                raise EvaluationError(generation, index, text)
-            if kind == "ValueError":
-                raise ValueError(text)
-            raise EvaluationError(generation, index, f"{kind}: {text}")
-        fitness = [v for chunk in results for v in chunk]
+        if rnd.errors:
+            raise_failure(rnd.generation, min(rnd.errors, key=lambda e: e[1]))
+        done = [r for r in rnd.results if r is not None]
+        fitness = [v for values, _ in done for v in values]
+        collect(f, rnd.generation, np.concatenate([aux for _, aux in done]))
         self.stats["generations"] += 1
         self.stats["evaluations"] += len(fitness)
         return fitness
 
+    def _run(self, rnd: _Round, vectorized: bool) -> None:
+        """Hand out chunks and take answers until none is left or one failed."""
+        while True:
+            if not rnd.errors:
+                for i, w in enumerate(list(self._workers)):
+                    if w.task is None and rnd.todo:
+                        if not w.process.is_alive():  # died while idle
+                            w.task = -1
+                            self._replace(i, w)
+                            w = self._workers[i]
+                        self._dispatch(w, rnd, vectorized)
+            busy = [w for w in self._workers if w.task is not None]
+            if not busy:
+                return
+            ready = wait(
+                [w.conn for w in busy] + [w.process.sentinel for w in busy],
+                timeout=self._wake_in(busy),
+            )
+            if not ready and self._overdue(busy):
+                self._time_out(busy, rnd)
+                return
+            for i, w in enumerate(list(self._workers)):
+                if w.task is not None and (
+                    w.conn in ready or w.process.sentinel in ready
+                ):
+                    self._receive(i, w, rnd)
+
+    def _dispatch(self, w: _Worker, rnd: _Round, vectorized: bool) -> None:
+        """Send ``w`` the next chunk (and the objective and context it lacks)."""
+        task = rnd.todo.pop()
+        idx = rnd.indices(task)
+        X = rnd.strategy.ask(idx)
+        ctx = self._ctx_bytes if w.call != self._calls else None
+        msg = ("eval", task, self._f_id, rnd.generation, idx, X, bool(vectorized))
+        data = pickle.dumps((*msg, rnd.k, ctx), _PROTOCOL)
+        w.task = task
+        w.where[0], w.where[1] = idx[0], math.inf  # the worker times its rows
+        try:
+            if w.f_id != self._f_id:
+                rnd.setup += w.send(self._f_bytes)
+                w.f_id = self._f_id
+            rnd.sent += w.send(data)
+            w.call = self._calls
+        except OSError:  # died meanwhile: its sentinel fires, the chunk is retried
+            pass
+
+    def _receive(self, i: int, w: _Worker, rnd: _Round) -> None:
+        """Take worker ``i``'s answer, or handle its death."""
+        reply = None
+        try:
+            if w.conn.poll():
+                reply = pickle.loads(w.conn.recv_bytes())
+        except (EOFError, OSError):
+            reply = None
+        if reply is None:
+            self._on_death(i, w, rnd)
+            return
+        if reply[0] == "ready":  # a replacement worker has started
+            w.ready = True
+            return
+        task, w.task = w.task, None
+        assert task is not None
+        if reply[0] == "ok":
+            rnd.results[task] = (reply[2], reply[3])
+        else:
+            rnd.errors.append(reply[2])
+
+    def _on_death(self, i: int, w: _Worker, rnd: _Round) -> None:
+        """Worker ``i`` died: retry its chunk, or give up after ``max_retries``."""
+        index = int(w.where[0])
+        task, code = self._replace(i, w)
+        rnd.tries[task] += 1
+        if rnd.tries[task] <= self.max_retries:
+            rnd.todo.append(task)
+            return
+        text = (
+            f"the worker evaluating individual {index} died ({_exit_reason(code)}) "
+            f"{rnd.tries[task]} times; max_retries={self.max_retries}. If workers "
+            "die at start-up, check that a fresh interpreter can import the "
+            "objective and that the script's main code is under "
+            "`if __name__ == '__main__':`"
+        )
+        rnd.errors.append(("died", index, text))
+
+    def _wake_in(self, busy: list[_Worker]) -> float | None:
+        """Seconds until the next individual could time out (None: no timeout).
+
+        Capped at ``TIMEOUT_POLL`` so that a row started meanwhile is noticed.
+        """
+        if self.timeout is None:
+            return None
+        first = min(w.where[1] for w in busy) + self.timeout - time.monotonic()
+        return min(TIMEOUT_POLL, max(0.0, first))
+
+    def _overdue(self, busy: list[_Worker]) -> bool:
+        now = time.monotonic()
+        return self.timeout is not None and any(
+            now - w.where[1] > self.timeout for w in busy
+        )
+
+    def _time_out(self, busy: list[_Worker], rnd: _Round) -> None:
+        """An individual ran past ``timeout``: kill and replace the busy workers.
+
+        The individual reported is the one whose evaluation has been running the
+        longest (the others were merely interrupted).
+        """
+        index = int(min(busy, key=lambda w: w.where[1]).where[0])
+        for i, w in enumerate(list(self._workers)):
+            if w in busy:
+                w.process.kill()
+                self._replace(i, w)
+        rnd.errors.append(("timeout", index, timeout_text(self.timeout or 0.0, index)))
+
     def _replace(self, i: int, w: _Worker) -> tuple[int, int | None]:
         """Worker ``i`` died: start another in its place; return its chunk and exit code."""
         task = w.task
+        assert task is not None
         w.process.join(1.0)
         code = w.process.exitcode
         w.task = None

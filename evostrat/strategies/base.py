@@ -358,6 +358,7 @@ class Strategy:
         max_evals: int | None = None,
         target: float | None = None,
         vectorized: bool = False,
+        log: Any = None,
     ) -> Result:
         """Run ask/evaluate/tell until ``stop()`` says so and return ``result``.
 
@@ -376,6 +377,9 @@ class Strategy:
             Print one line per generation (every 10 % of the budget at most).
         vectorized : bool
             Whether ``f`` takes a 2-D block of rows.
+        log : str, path-like or RunLog, optional
+            Write one row per generation to this CSV file (rank 0 only under MPI);
+            see :mod:`evostrat.runlog`. A ``RunLog`` is flushed, a path closed.
 
         Ctrl-C ends the run after the last completed generation (``tell`` is
         transactional) and returns its result.
@@ -383,7 +387,7 @@ class Strategy:
         self._set_stop_options(
             max_generations=max_generations, max_evals=max_evals, target=target
         )
-        return run(self, f, evaluator, callback, progress, vectorized)
+        return run(self, f, evaluator, callback, progress, vectorized, log)
 
     # -------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:

@@ -20,17 +20,23 @@ def run(
     callback: Callable[[Strategy], Any] | None,
     progress: bool,
     vectorized: bool,
+    log: Any = None,
 ) -> Result:
     """Tell ``opt`` the fitness of its generations until ``opt.stop()``, ``callback``
     or Ctrl-C ends the run; its result (see :meth:`Strategy.optimize`)."""
     from evostrat.evaluators import SerialEvaluator
     from evostrat.evaluators.base import is_main_process
+    from evostrat.runlog import open_log
 
     evaluator = SerialEvaluator() if evaluator is None else evaluator
     show = progress and is_main_process(evaluator)
+    runlog, owned = open_log(log, evaluator)
     try:
         while not opt.stop():
-            opt.tell(evaluator.evaluate(opt, f, vectorized=vectorized))
+            fitness = evaluator.evaluate(opt, f, vectorized=vectorized)
+            opt.tell(fitness)
+            if runlog is not None:
+                runlog.write(opt, fitness=fitness)
             if show:
                 print_progress(opt)
             if callback is not None and callback(opt):
@@ -38,6 +44,9 @@ def run(
     except KeyboardInterrupt:
         if show or progress:
             print(f"interrupted; best so far f={opt.result.fbest:.6g}")
+    finally:
+        if runlog is not None:
+            runlog.close() if owned else runlog.flush()
     return opt.result
 
 

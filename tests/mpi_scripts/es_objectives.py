@@ -67,3 +67,92 @@ class Heavy:
 
     def __call__(self, x: np.ndarray) -> float:
         return float(np.sum(x * x))
+
+
+class WithAux:
+    """Sphere scaled by a context, with two side results per individual.
+
+    ``collect`` accumulates the side results and derives the next generation's
+    scale from them (as RL's observation normalization does), so a copy of ``f``
+    that missed a context would return other fitness values.
+    """
+
+    aux_size = 2
+
+    def __init__(self) -> None:
+        self.scale = 1.0
+        self.count = 0
+        self.total = np.zeros(2)
+        self.seen: list[tuple[int, bytes]] = []
+
+    def get_context(self) -> dict:
+        return {"scale": self.scale}
+
+    def set_context(self, context: dict) -> None:
+        self.scale = context["scale"]
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        value = float(np.sum((x - self.scale) ** 2))
+        return value, np.array([x[0], x[0] * x[0]])
+
+    def collect(self, generation: int, aux: np.ndarray) -> None:
+        self.seen.append((generation, aux.tobytes()))
+        self.count += len(aux)
+        self.total += aux.sum(axis=0)
+        self.scale = 1.0 + self.total[1] / self.count
+
+
+class WithAuxVectorized(WithAux):
+    """``WithAux`` taking a block of rows."""
+
+    def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
+        values = np.sum((X - self.scale) ** 2, axis=1)
+        return values, np.stack([X[:, 0], X[:, 0] ** 2], axis=1)
+
+
+class BadAux(WithAux):
+    """Returns an aux of the wrong length."""
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        return float(np.sum(x * x)), np.zeros(3)
+
+
+class SleepOn:
+    """Sphere; sleep ``seconds`` on the point equal to ``row`` (a hang)."""
+
+    def __init__(self, row: np.ndarray, seconds: float = 600.0) -> None:
+        self.row = np.array(row, dtype=np.float64)
+        self.seconds = seconds
+
+    def __call__(self, x: np.ndarray) -> float:
+        if np.array_equal(x, self.row):
+            import time
+
+            time.sleep(self.seconds)
+        return float(np.sum(x * x))
+
+
+class KillOn:
+    """Sphere; SIGKILL the calling process on the point equal to ``row``."""
+
+    def __init__(self, row: np.ndarray) -> None:
+        self.row = np.array(row, dtype=np.float64)
+
+    def __call__(self, x: np.ndarray) -> float:
+        if np.array_equal(x, self.row):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return float(np.sum(x * x))
+
+
+def aux_outcome(res, f: WithAux) -> tuple:
+    """What must be identical whatever the evaluator: result, aux seen, statistics."""
+    return (
+        res.xbest.tobytes(),
+        res.xmean.tobytes(),
+        res.fbest,
+        res.generations,
+        tuple(f.seen),
+        f.count,
+        f.total.tobytes(),
+        f.scale,
+    )

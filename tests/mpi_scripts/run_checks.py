@@ -13,6 +13,8 @@ errors   an exception in f on the last individual (rank K-1's block): the
          EvaluationError fields on every rank, then the same generation evaluated
          again with a good f; a non-real fitness value; a wrong vectorized shape;
          ranks holding strategies of different seeds.
+aux      objectives with side results and a context (es_objectives.WithAux, plain
+         and vectorized) with CMA-ES: result, aux seen by collect, statistics.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from es_objectives import FailOn, NotReal  # noqa: E402
+from es_objectives import (  # noqa: E402
+    FailOn,
+    NotReal,
+    WithAux,
+    WithAuxVectorized,
+    aux_outcome,
+)
 
 import evostrat  # noqa: E402
 from evostrat.functions import rastrigin, sphere  # noqa: E402
@@ -106,9 +114,20 @@ def errors() -> dict:
     return out
 
 
+def aux() -> dict:
+    ev = evostrat.MPIEvaluator()
+    out = {}
+    for cls in (WithAux, WithAuxVectorized):
+        f = cls()
+        res = make("cmaes").optimize(f, evaluator=ev, vectorized=cls is not WithAux)
+        out[cls.__name__] = aux_outcome(res, f)
+    out["stats"] = dict(ev.stats)
+    return out
+
+
 def main() -> None:
     mode, path = sys.argv[1], sys.argv[2]
-    result = {"same": same, "bytes": bytes_sent, "errors": errors}[mode]()
+    result = {"same": same, "bytes": bytes_sent, "errors": errors, "aux": aux}[mode]()
     from mpi4py import MPI
 
     rank = MPI.COMM_WORLD.Get_rank()

@@ -1,0 +1,387 @@
+"""The run log: one CSV row per generation, what pycma's data logger records.
+
+    with evostrat.runlog.RunLog("run.csv") as log:
+        while not opt.stop():
+            X = opt.ask()
+            fitness = [f(x) for x in X]
+            opt.tell(fitness)
+            log.write(opt, fitness=fitness)
+    evostrat.plot("run.csv")
+
+``opt.optimize(f, log="run.csv")`` and ``evostrat.fmin(f, x0, sigma0, log=...)`` do
+the same. The columns (see :data:`COLUMNS`) are those of pycma's ``CMADataLogger``
+files (N. Hansen, pycma, ``cma/logger.py``: ``fit``, ``axlen``, ``stddev``,
+``xmean``) in one table: run (restart index), generation, evaluations, the
+generation's best and median fitness, the best so far, sigma, axis ratio and
+condition number of ``C`` (where the strategy has eigenvalues), the smallest and
+largest per-coordinate standard deviation, wall time, the caller's extra columns,
+then the first coordinates of the mean and of the standard deviations. Comment lines
+(``#``) give each run's strategy, dimension, population size, seed and sense.
+
+Rows are buffered and written in blocks (every ``buffer`` rows or ``flush_seconds``
+seconds, and on ``close``) by compiled code, so that a row costs well under 5 % of a
+CMA-ES generation at n = 10 (``benchmarks/runlog.py`` measures it).
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import math
+import re
+import sys
+import time
+import weakref
+from collections.abc import Iterable
+from os import PathLike
+from typing import Any
+
+import numpy as np
+
+from evostrat.kernels.runlog import fill_row, format_rows
+from evostrat.validation import check_int, check_real
+
+__all__ = ["COLUMNS", "RunLog", "open_log"]
+
+#: the columns every log has, in order (then the extra columns, ``mean_i``, ``std_i``)
+COLUMNS = (
+    "run",
+    "generation",
+    "evaluations",
+    "seconds",
+    "best",
+    "median",
+    "best_so_far",
+    "sigma",
+    "min_std",
+    "max_std",
+    "axis_ratio",
+    "condition",
+)
+#: significant digits written per column (0: an integer). Fitness with 16, so that
+#: f - f_best is right near an optimum f* != 0 (read back, a value is within about
+#: one unit in the last place of the double: 17 digits would not be exact either,
+#: see evostrat.kernels.runlog); the rest with what a plot needs. Fewer digits are
+#: cheaper: the text is a large part of a row's cost (``benchmarks/runlog.py``).
+DIGITS = {"run": 0, "generation": 0, "evaluations": 0, "seconds": 9, "best": 16,
+          "median": 16, "best_so_far": 16}  # fmt: skip
+_DIGITS_EXTRA, _DIGITS_MEAN, _DIGITS_OTHER = 15, 10, 7
+#: coordinates of the mean and of the stds logged (pycma's plot labels about 10)
+COORDINATES = 10
+#: rows buffered before they are written (about 0.3 MB at 40 columns)
+BUFFER_ROWS = 1000
+#: seconds after which buffered rows are written anyway (a run being watched)
+FLUSH_SECONDS = 5.0
+_NO_EIGENVALUES = np.empty(0)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+#: logs not yet closed: closed at exit, so that no buffered row is lost
+_OPEN: weakref.WeakSet[RunLog] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_logs() -> None:
+    for log in list(_OPEN):
+        log.close()
+
+
+def _mpi_rank_zero() -> bool:
+    """Whether this process is rank 0 of MPI's world (True without mpi4py loaded)."""
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is None:
+        return True
+    return bool(mpi.COMM_WORLD.Get_rank() == 0)
+
+
+def _fitness_stats(fitness: Any, maximize: bool) -> tuple[float, float]:
+    """Best and median of one generation's fitness (user's sense; NaN ranks last)."""
+    if type(fitness) is not list:
+        fitness = np.asarray(fitness, dtype=np.float64).ravel().tolist()
+    values = sorted(fitness)  # a new list; the caller's stays as it was
+    n = len(values)
+    if not n:
+        raise ValueError("fitness is empty")
+    total = sum(values)
+    if total != total:  # NaN (or inf - inf): NaN ranks last, as
+        worst = -math.inf if maximize else math.inf  # with nan_policy="worst"
+        values = sorted(worst if v != v else v for v in values)
+    median = values[n // 2] if n % 2 else 0.5 * (values[n // 2 - 1] + values[n // 2])
+    return float(values[-1] if maximize else values[0]), float(median)
+
+
+class RunLog:
+    """A CSV log of a run, one row per generation (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or path-like
+        File to write (replaced if it exists).
+    extra_columns : sequence of str
+        Names of further columns that :meth:`write` takes as keywords (e.g. a
+        training loop's environment steps and mean return); a row without one
+        leaves its cell empty.
+    coordinates : int
+        How many leading coordinates of the mean and of the stds to log.
+    buffer : int
+        Rows kept in memory before they are written.
+    flush_seconds : float
+        Buffered rows are written at the first row after this many seconds.
+    main : bool, optional
+        Whether this process writes. None: rank 0 of MPI's world if ``mpi4py`` is
+        loaded, else True. ``optimize``/``fmin`` pass the evaluator's answer. On
+        other processes no file is created and :meth:`write` does nothing.
+
+    Notes
+    -----
+    A new strategy object passed to :meth:`write` starts a new run (``run`` goes up
+    by one; ``generation`` and ``evaluations`` keep counting over the whole log), so
+    the runs of ``fmin``'s restarts follow each other in one file.
+    """
+
+    def __init__(
+        self,
+        path: str | PathLike[str],
+        extra_columns: Iterable[str] = (),
+        coordinates: int = COORDINATES,
+        buffer: int = BUFFER_ROWS,
+        flush_seconds: float = FLUSH_SECONDS,
+        main: bool | None = None,
+    ) -> None:
+        if isinstance(extra_columns, str):
+            raise TypeError(
+                f"extra_columns must be a sequence of names, got the string "
+                f"{extra_columns!r} (write ({extra_columns!r},) for one column)"
+            )
+        extra = tuple(extra_columns)
+        for name in extra:
+            if not isinstance(name, str) or not _NAME.match(name):
+                raise ValueError(
+                    f"extra_columns: {name!r} is not a valid column name "
+                    "(letters, digits, '_' and '.', not starting with a digit)"
+                )
+        clash = sorted(set(extra) & set(COLUMNS)) or sorted(
+            {n for n in extra if extra.count(n) > 1}
+        )
+        if clash:
+            raise ValueError(f"extra_columns: duplicate column name(s) {clash}")
+        self.extra_columns = extra
+        self.coordinates = check_int("coordinates", coordinates, minimum=0)
+        self.buffer = check_int("buffer", buffer, minimum=1)
+        self.flush_seconds = check_real("flush_seconds", flush_seconds)
+        self.main = _mpi_rank_zero() if main is None else bool(main)
+        self.path = path
+        self._file: io.BufferedWriter | None = None
+        if self.main:
+            self._file = open(path, "wb")  # noqa: SIM115 (closed by close())
+            _OPEN.add(self)
+        self._extra_at = {n: len(COLUMNS) + i for i, n in enumerate(extra)}
+        self._at_coords = len(COLUMNS) + len(extra)
+        self._t0 = self._last_flush = time.perf_counter()
+        self._rows = 0  # buffered rows
+        self._buf = np.empty((0, 0))
+        self._digits = np.empty(0, dtype=np.int64)
+        self._k = -1  # coordinates logged (set by the first row)
+        self._opt: weakref.ref | None = None
+        self._has_eig = False
+        self.run = -1
+        self._cma = False
+        # generations and evaluations of the finished runs (floats: the row's head
+        # is a tuple of 7 floats for the compiled fill_row)
+        self._offsets = [0.0, 0.0]
+        self._last = [0, 0]  # generation and evaluations of the last row
+        self._best = math.nan  # best so far over the log, user's sense
+        self._maximize = False
+        self.closed = False
+
+    # ----------------------------------------------------------------- writing
+    def write(self, opt: Any, fitness: Any = None, **extra: float) -> None:
+        """Add the row of ``opt``'s last generation (call it right after ``tell``).
+
+        Parameters
+        ----------
+        opt : Strategy
+            The strategy; a different object than in the last call starts a new run.
+        fitness : sequence of float, optional
+            The fitness values just told (for the generation's best and median;
+            without them those cells stay empty).
+        **extra : float
+            Values of the ``extra_columns``.
+        """
+        if self.closed:
+            raise ValueError(f"write() on a closed RunLog ({self.path})")
+        if extra:
+            self._check_extra(extra)
+        if not self.main:
+            return
+        ref = self._opt
+        if ref is None or ref() is not opt:
+            self._start_run(opt)
+        # the cost of this method is measured by benchmarks/runlog.py: keep it lean
+        maximize = self._maximize
+        best_so_far = self._best
+        if fitness is None:
+            best = median = math.nan
+            best_so_far = self._record_best(opt)
+        else:
+            best, median = _fitness_stats(fitness, maximize)
+            if best_so_far != best_so_far or (
+                best > best_so_far if maximize else best < best_so_far
+            ):
+                self._best = best_so_far = best
+        sigma = opt.sigma
+        if self._cma:  # sigma * sqrt(diag C), what _stds() returns, no temporaries
+            scale, spread = sigma, opt._diag_cov()
+        else:
+            scale, spread = 0.0, opt._stds()
+            if type(sigma) is not float:
+                sigma = float(np.mean(sigma))
+        now = time.perf_counter()
+        last, offsets, i = self._last, self._offsets, self._rows
+        last[0] = g = opt.generation
+        last[1] = e = opt.evals
+        head = (
+            self._run_f, g + offsets[0], e + offsets[1], now - self._t0, best,
+            median, best_so_far, sigma,
+        )  # fmt: skip
+        eig = opt.eigenvalues if self._has_eig else _NO_EIGENVALUES
+        buf = self._buf
+        fill_row(buf, i, head, opt.mean, scale, spread, eig, self._at_coords, self._k)
+        if self._extra_at:
+            self._put_extra(buf[i], extra)
+        self._rows = i = i + 1
+        if i == self.buffer or now - self._last_flush > self.flush_seconds:
+            self.flush()
+
+    def _put_extra(self, row: np.ndarray, extra: dict[str, Any]) -> None:
+        row[len(COLUMNS) : self._at_coords] = math.nan
+        for name, value in extra.items():
+            row[self._extra_at[name]] = math.nan if value is None else value
+
+    def _check_extra(self, extra: dict[str, Any]) -> None:
+        unknown = extra.keys() - self._extra_at.keys()
+        if unknown:
+            raise ValueError(
+                f"RunLog.write got unknown column(s) {sorted(unknown)}; extra "
+                f"columns of this log: {list(self.extra_columns) or 'none'}"
+            )
+        for name, value in extra.items():
+            if value is not None:
+                check_real(name, value)
+
+    def _record_best(self, opt: Any) -> float:
+        """Best so far without the generation's fitness: the strategy's record."""
+        record = getattr(opt, "_fbest", math.inf)  # minimization sense
+        if record < math.inf:
+            record = -record if self._maximize else record
+            best = self._best
+            if best != best or (record > best if self._maximize else record < best):
+                self._best = record
+        return self._best
+
+    def _start_run(self, opt: Any) -> None:
+        """Begin the rows of a new strategy object (the first or a restart)."""
+        if self._k < 0:
+            self._k = min(self.coordinates, opt.dim)
+            self._allocate()
+        elif opt.dim < self._k:
+            raise ValueError(
+                f"RunLog.write: this log has {self._k} mean coordinates; the "
+                f"strategy's dimension {opt.dim} is smaller"
+            )
+        self.flush()
+        if self.run >= 0:
+            self._offsets[0] += self._last[0]
+            self._offsets[1] += self._last[1]
+        self.run += 1
+        self._run_f = float(self.run)
+        self._opt = weakref.ref(opt)
+        self._has_eig = hasattr(type(opt), "eigenvalues")
+        self._cma = hasattr(type(opt), "_diag_cov") and isinstance(opt.sigma, float)
+        self._maximize = bool(getattr(opt, "maximize", False))
+        self._best = math.nan if self.run == 0 else self._best
+        self._write_text(
+            f"# run {self.run}: {type(opt).__name__} dim={opt.dim} "
+            f"popsize={opt.popsize} seed={getattr(opt, 'seed', None)} "
+            f"maximize={self._maximize}\n"
+        )
+
+    def _allocate(self) -> None:
+        k = self._k
+        names = [*COLUMNS, *self.extra_columns]
+        names += [f"mean_{i}" for i in range(k)] + [f"std_{i}" for i in range(k)]
+        self._buf = np.full((self.buffer, len(names)), math.nan)
+        extra = set(self.extra_columns)
+        self._digits = np.array(
+            [
+                DIGITS.get(n, _DIGITS_EXTRA if n in extra else
+                           _DIGITS_MEAN if n.startswith("mean_") else _DIGITS_OTHER)
+                for n in names
+            ],
+            dtype=np.int64,
+        )  # fmt: skip
+        self._write_text(
+            "# evostrat run log (evostrat.runlog); an empty cell has no value\n"
+            + ",".join(names)
+            + "\n"
+        )
+
+    def _write_text(self, text: str) -> None:
+        if self._file is not None:
+            self._file.write(text.encode("ascii"))
+
+    def flush(self) -> None:
+        """Write the buffered rows to the file now."""
+        if self._rows and self._file is not None:
+            text = format_rows(self._buf[: self._rows], self._digits)
+            self._file.write(text.tobytes())
+            self._file.flush()
+        self._rows = 0
+        self._last_flush = time.perf_counter()
+
+    def close(self) -> None:
+        """Write what is buffered and close the file (again: nothing happens)."""
+        if self.closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self.closed = True
+            _OPEN.discard(self)
+            if self._file is not None:
+                self._file.close()
+
+    def __enter__(self) -> RunLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # a log left open still ends up complete
+        if not getattr(self, "closed", True):
+            self.close()
+        _OPEN.discard(self)
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"run {self.run}"
+        return f"RunLog({str(self.path)!r}, {state})"
+
+
+def open_log(log: Any, evaluator: Any = None) -> tuple[RunLog | None, bool]:
+    """``(run_log, owned)`` for a ``log=`` argument of ``optimize``/``fmin``.
+
+    None gives ``(None, False)``; a :class:`RunLog` is used as it is (the caller
+    keeps it open: ``owned`` False); a path opens a new ``RunLog`` written by the
+    evaluator's main process only (rank 0 under MPI; ``owned`` True).
+    """
+    if log is None:
+        return None, False
+    if isinstance(log, RunLog):
+        if log.closed:
+            raise ValueError(f"log: the RunLog {log.path!r} is closed")
+        return log, False
+    if isinstance(log, (str, PathLike)):
+        from evostrat.evaluators.base import is_main_process
+
+        return RunLog(log, main=is_main_process(evaluator)), True
+    raise TypeError(f"log must be a file path or a RunLog, got {log!r}")

@@ -1,0 +1,247 @@
+"""The run log: what each column holds, restarts, MPI rank 0, buffering, the text."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import evostrat
+from evostrat.functions import ellipsoid, rastrigin, sphere
+from evostrat.kernels.runlog import format_rows
+from evostrat.plotting import read_log
+from evostrat.runlog import COLUMNS, RunLog
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def logged_loop(path, opt, f, generations, **log_kw):
+    """ask/tell with ``log.write(opt, fitness=...)``; returns the fitness told."""
+    told = []
+    with RunLog(path, **log_kw) as log:
+        for _ in range(generations):
+            fitness = [f(x) for x in opt.ask()]
+            opt.tell(fitness)
+            log.write(opt, fitness=fitness)
+            told.append(fitness)
+    return told
+
+
+def test_columns_hold_what_they_say(tmp_path):
+    path = tmp_path / "run.csv"
+    opt = evostrat.CMAES(np.full(12, 2.0), 0.5, seed=3)
+    told = logged_loop(path, opt, ellipsoid, 40)
+    log = read_log(path)
+    assert list(log.columns)[: len(COLUMNS)] == list(COLUMNS)
+    assert log.prefixed("mean_") == [f"mean_{i}" for i in range(10)]  # 10 of 12
+    assert np.array_equal(log["generation"], np.arange(1, 41))
+    assert np.array_equal(log["evaluations"], opt.popsize * np.arange(1, 41))
+    assert np.all(log["run"] == 0)
+    best = np.array([min(f) for f in told])
+    np.testing.assert_allclose(log["best"], best, rtol=1e-15)
+    np.testing.assert_allclose(log["median"], [np.median(f) for f in told], rtol=1e-15)
+    np.testing.assert_allclose(log["best_so_far"], np.minimum.accumulate(best), 1e-15)
+    assert np.all(np.diff(log["seconds"]) >= 0)
+    # the last row is the strategy's state now (7-10 significant digits written)
+    res = opt.result
+    np.testing.assert_allclose(log["sigma"][-1], opt.sigma, rtol=1e-6)
+    np.testing.assert_allclose(log["min_std"][-1], res.stds.min(), rtol=1e-6)
+    np.testing.assert_allclose(log["max_std"][-1], res.stds.max(), rtol=1e-6)
+    ev = opt.eigenvalues
+    np.testing.assert_allclose(log["condition"][-1], ev.max() / ev.min(), rtol=1e-6)
+    np.testing.assert_allclose(log["axis_ratio"][-1], math.sqrt(ev.max() / ev.min()),
+                               rtol=1e-6)  # fmt: skip
+    mean = [log[f"mean_{i}"][-1] for i in range(10)]
+    np.testing.assert_allclose(mean, opt.mean[:10], rtol=1e-9)
+    stds = [log[f"std_{i}"][-1] for i in range(10)]
+    np.testing.assert_allclose(stds, res.stds[:10], rtol=1e-6)
+
+
+def test_optimize_log_matches_a_hand_written_loop(tmp_path):
+    a = evostrat.CMAES(np.full(4, 1.0), 0.3, seed=5)
+    ra = a.optimize(sphere, max_generations=30, log=tmp_path / "a.csv")
+    b = evostrat.CMAES(np.full(4, 1.0), 0.3, seed=5)
+    logged_loop(tmp_path / "b.csv", b, sphere, 30)
+    la, lb = read_log(tmp_path / "a.csv"), read_log(tmp_path / "b.csv")
+    assert la.rows == lb.rows == ra.generations == 30
+    for name in la.columns:
+        if name != "seconds":
+            np.testing.assert_array_equal(la[name], lb[name], err_msg=name)
+    assert la.runs == [
+        {"run": 0, "strategy": "CMAES", "dim": 4, "popsize": a.popsize, "seed": "5",
+         "maximize": False}
+    ]  # fmt: skip
+
+
+def test_strategy_without_covariance_leaves_cells_empty(tmp_path):
+    path = tmp_path / "snes.csv"
+    opt = evostrat.SNES(np.ones(3), np.array([0.5, 1.0, 2.0]), seed=1)
+    opt.optimize(sphere, max_generations=5, log=path)
+    log = read_log(path)
+    assert np.all(np.isnan(log["axis_ratio"])) and np.all(np.isnan(log["condition"]))
+    np.testing.assert_allclose(log["sigma"][-1], np.mean(opt.sigma), rtol=1e-6)
+    np.testing.assert_allclose(log["max_std"][-1], np.max(opt.sigma), rtol=1e-6)
+    row = path.read_text().splitlines()[3].split(",")
+    assert row[COLUMNS.index("axis_ratio")] == "" == row[COLUMNS.index("condition")]
+
+
+def test_fmin_restarts_are_runs_in_one_log(tmp_path):
+    path = tmp_path / "fmin.csv"
+    res = evostrat.fmin(rastrigin, np.full(3, 3.0), 1.0, restarts=2, seed=4,
+                        log=path, max_evals=6000)  # fmt: skip
+    log = read_log(path)
+    assert [r["popsize"] for r in log.runs] == [run.popsize for run in res.runs]
+    assert np.array_equal(np.unique(log["run"]), np.arange(len(res.runs)))
+    assert np.all(np.diff(log["run"]) >= 0)
+    # generations and evaluations count over the whole log
+    assert np.all(np.diff(log["evaluations"]) > 0)
+    assert log["evaluations"][-1] == res.evals
+    assert log["generation"][-1] == res.generations
+    for r, run in enumerate(res.runs):
+        rows = log["run"] == r
+        assert np.diff(log["evaluations"][rows]).tolist() == [run.popsize] * (
+            rows.sum() - 1
+        )
+        np.testing.assert_allclose(np.min(log["best"][rows]), run.fbest, rtol=1e-15)
+    np.testing.assert_allclose(log["best_so_far"][-1], res.fbest, rtol=1e-15)
+
+
+def test_maximize_and_nan_rank_last(tmp_path):
+    path = tmp_path / "max.csv"
+    opt = evostrat.CMAES(np.zeros(2), 1.0, seed=2, maximize=True, nan_policy="worst")
+    with RunLog(path) as log:
+        for g in range(6):
+            X = opt.ask()
+            fitness = [-float(x @ x) for x in X]
+            if g == 2:
+                fitness[0] = math.nan
+            opt.tell(fitness)
+            log.write(opt, fitness=fitness)
+    data = read_log(path)
+    assert data.maximize
+    assert np.all(np.diff(data["best_so_far"]) >= 0)  # a reward: it only grows
+    np.testing.assert_allclose(data["best_so_far"][-1], opt.result.fbest, rtol=1e-15)
+    assert np.all(np.isfinite(data["best"])) and np.all(data["median"] <= data["best"])
+
+
+def test_extra_columns_and_bad_writes(tmp_path):
+    path = tmp_path / "extra.csv"
+    opt = evostrat.CMAES(np.ones(3), 0.5, seed=1)
+    log = RunLog(path, extra_columns=("env_steps", "mean_return"))
+    opt.tell([sphere(x) for x in opt.ask()])
+    log.write(opt, fitness=[1.0] * opt.popsize, env_steps=1000, mean_return=-3.5)
+    with pytest.raises(ValueError, match="unknown column.*'steps'"):
+        log.write(opt, steps=3)
+    with pytest.raises(TypeError, match="env_steps must be a real number"):
+        log.write(opt, env_steps="many")
+    log.write(opt)  # no fitness, no extras: those cells stay empty
+    log.close()
+    with pytest.raises(ValueError, match="closed"):
+        log.write(opt)
+    data = read_log(path)
+    assert data.rows == 2  # the bad writes added nothing
+    assert data["env_steps"].tolist()[0] == 1000 and data["mean_return"][0] == -3.5
+    assert np.isnan(data["env_steps"][1]) and np.isnan(data["best"][1])
+    # without fitness, the best so far also knows the strategy's own record
+    assert data["best_so_far"][0] == 1.0 > opt.result.fbest
+    np.testing.assert_allclose(data["best_so_far"][1], opt.result.fbest, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"extra_columns": "steps"}, TypeError),
+        ({"extra_columns": ("best",)}, ValueError),
+        ({"extra_columns": ("a b",)}, ValueError),
+        ({"extra_columns": ("a", "a")}, ValueError),
+        ({"buffer": 0}, ValueError),
+        ({"coordinates": -1}, ValueError),
+    ],
+)
+def test_bad_arguments_name_themselves(tmp_path, kwargs, error):
+    with pytest.raises(error):
+        RunLog(tmp_path / "bad.csv", **kwargs)
+
+
+def test_other_ranks_write_nothing(tmp_path):
+    """``main=False`` (what optimize passes on MPI ranks > 0): no file at all."""
+    path = tmp_path / "rank1.csv"
+    log = RunLog(path, main=False)
+    opt = evostrat.CMAES(np.ones(2), 0.5, seed=1)
+    opt.optimize(sphere, max_generations=3, log=log)
+    log.close()
+    assert not path.exists()
+
+    class Rank1:  # an evaluator on a rank other than 0
+        is_main = False
+        stats: dict = {}
+
+        def evaluate(self, strategy, f, vectorized=False):
+            return [f(x) for x in strategy.ask()]
+
+    opt.optimize(sphere, Rank1(), max_generations=5, log=path)
+    assert not path.exists()
+
+
+def test_rows_reach_the_file_in_blocks(tmp_path):
+    path = tmp_path / "blocks.csv"
+    opt = evostrat.CMAES(np.ones(2), 0.5, seed=1)
+    log = RunLog(path, buffer=4)
+    for g in range(1, 10):
+        fitness = [sphere(x) for x in opt.ask()]
+        opt.tell(fitness)
+        log.write(opt, fitness=fitness)
+        rows = sum(line[:1].isdigit() for line in path.read_text().splitlines())
+        assert rows == 4 * (g // 4)
+    log.close()
+    assert read_log(path).rows == 9
+
+
+def test_a_log_left_open_is_complete_at_exit(tmp_path):
+    path = tmp_path / "open.csv"
+    code = (
+        "import numpy as np, evostrat\n"
+        "from evostrat.runlog import RunLog\n"
+        f"log = RunLog({str(path)!r})\n"
+        "opt = evostrat.CMAES(np.ones(2), 0.5, seed=1)\n"
+        "opt.optimize(lambda x: float(x @ x), max_generations=7, log=log)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
+    assert read_log(path).rows == 7
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=1,
+        max_size=20,
+    ),
+    st.integers(1, 17),
+)  # fmt: skip
+def test_text_reads_back_to_the_digits_written(values, digits):
+    block = np.array([values], dtype=np.float64)
+    text = format_rows(block, np.full(len(values), digits, np.int64)).tobytes()
+    cells = text.decode("ascii").rstrip("\n").split(",")
+    assert len(cells) == len(values) and text.endswith(b"\n")
+    for cell, v in zip(cells, values, strict=True):
+        if math.isnan(v):
+            assert cell == ""
+        elif math.isinf(v) or v == 0:
+            assert float(cell) == v
+        else:  # within half a unit of the last digit (plus double rounding)
+            tol = max(0.5 * 10.0 ** (1 - digits), 4e-16) * abs(v) * (1 + 1e-12)
+            assert abs(float(cell) - v) <= tol, (cell, v)
+            if digits < 16:  # C's %e, but for the last digit's rounding at ties
+                assert abs(float(cell) - float(f"{v:.{digits - 1}e}")) <= tol
+
+
+def test_integer_columns_are_exact():
+    block = np.array([[0.0, 7.0, 2.0**53, -12.0, math.nan]])
+    text = format_rows(block, np.zeros(5, np.int64)).tobytes().decode()
+    assert text == f"0,7,{2**53},-12,\n"
