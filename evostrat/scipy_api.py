@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from evostrat.strategies import REGISTRY, get_strategy
+from evostrat.strategies.options import option_table
 
 __all__ = ["SIGMA0_FRACTION", "minimize"]
 
@@ -38,8 +39,8 @@ _FMIN_KEYWORDS = ("restarts", "restart_strategy", "popsize", "vectorized", "log"
 
 
 def _options_of(cls: type) -> dict[str, Any]:
-    """The strategy class's own options (``bounds`` for CMA-ES)."""
-    return dict(getattr(cls, "_options", {}))
+    """Every option of the strategy class (``bounds`` for CMA-ES)."""
+    return dict(option_table(cls))
 
 
 def _bounds_arrays(bounds: Any, dim: int) -> tuple[np.ndarray, np.ndarray]:
