@@ -27,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from evostrat.evaluators.timer import Alarm, Timeout
 from evostrat.result import EvaluationError
 
 #: Rows are asked for and evaluated in blocks of at most this many numbers, so
@@ -184,6 +185,48 @@ def check_real(values: list, indices: np.ndarray) -> None:
             raise ValueError(
                 f"fitness value at index {int(i)} is not a real number: {value!r}"
             )
+
+
+def evaluate_share(
+    strategy: Any,
+    f: Callable,
+    indices: np.ndarray,
+    vectorized: bool,
+    k: int,
+    timeout: float | None,
+    between: Callable[[], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, Failure | None]:
+    """Fitness, aux of ``indices`` (this rank's share), and the failure if any.
+
+    ``between()`` runs before each individual with the timeout alarm paused (the
+    dynamic schedule's rank 0 serves the other ranks there).
+    """
+    fitness = np.full(len(indices), np.nan)
+    aux = np.full((len(indices), k), np.nan)
+    alarm, pos = Alarm(timeout), 0
+
+    def on_row(i: int) -> None:
+        if between is not None:
+            alarm.pause()
+            between()
+        alarm(i)
+
+    try:
+        with alarm:
+            for idx in chunks(indices, strategy.dim):
+                X = strategy.ask(idx)
+                values, block = evaluate_rows(
+                    f, X, idx, strategy.generation, vectorized, k, on_row
+                )
+                check_real(values, idx)
+                fitness[pos : pos + len(values)] = values
+                aux[pos : pos + len(values)] = block
+                pos += len(values)
+    except Timeout:
+        return fitness, aux, alarm.failure()
+    except Exception as err:
+        return fitness, aux, failure_of(err, alarm.index)
+    return fitness, aux, None
 
 
 # ------------------------------------------------------------------ failures

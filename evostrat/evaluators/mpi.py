@@ -32,12 +32,12 @@ from evostrat.evaluators.base import (
     aux_size,
     check_timeout,
     collect,
+    evaluate_share,
     new_stats,
     raise_failure,
 )
 from evostrat.evaluators.mpi_common import (
     Control,
-    evaluate_share,
     fingerprint,
     install_abort_hook,
 )

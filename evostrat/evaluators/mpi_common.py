@@ -27,15 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from evostrat.evaluators.base import (
-    Failure,
-    check_real,
-    chunks,
-    evaluate_rows,
-    failure_of,
-)
-from evostrat.evaluators.timer import Alarm, Timeout
-
 #: First and longest sleep between two tests of a request (seconds). 1 ms bounds
 #: the latency a wait adds to a generation (the 5 ms overhead budget of issue 11
 #: at 32 ranks) while 32 waiting ranks wake only ~32 000 times a second in total.
@@ -142,45 +133,3 @@ class Control:
                 abort(self.comm, what())  # pragma: no cover - ends the job
             time.sleep(sleep)
             sleep = min(2.0 * sleep, MAX_SLEEP)
-
-
-def evaluate_share(
-    strategy: Any,
-    f: Callable,
-    indices: np.ndarray,
-    vectorized: bool,
-    k: int,
-    timeout: float | None,
-    between: Callable[[], None] | None = None,
-) -> tuple[np.ndarray, np.ndarray, Failure | None]:
-    """Fitness, aux of ``indices`` (this rank's share), and the failure if any.
-
-    ``between()`` runs before each individual with the timeout alarm paused (the
-    dynamic schedule's rank 0 serves the other ranks there).
-    """
-    fitness = np.full(len(indices), np.nan)
-    aux = np.full((len(indices), k), np.nan)
-    alarm, pos = Alarm(timeout), 0
-
-    def on_row(i: int) -> None:
-        if between is not None:
-            alarm.pause()
-            between()
-        alarm(i)
-
-    try:
-        with alarm:
-            for idx in chunks(indices, strategy.dim):
-                X = strategy.ask(idx)
-                values, block = evaluate_rows(
-                    f, X, idx, strategy.generation, vectorized, k, on_row
-                )
-                check_real(values, idx)
-                fitness[pos : pos + len(values)] = values
-                aux[pos : pos + len(values)] = block
-                pos += len(values)
-    except Timeout:
-        return fitness, aux, alarm.failure()
-    except Exception as err:
-        return fitness, aux, failure_of(err, alarm.index)
-    return fitness, aux, None

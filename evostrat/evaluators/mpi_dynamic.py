@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from evostrat.evaluators.base import evaluate_share
 from evostrat.evaluators.mpi_common import (
     FIRST_SLEEP,
     MAX_SLEEP,
@@ -32,7 +33,6 @@ from evostrat.evaluators.mpi_common import (
     TAG_FAILURE,
     TAG_RESULT,
     abort,
-    evaluate_share,
     fingerprint,
 )
 
