@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import ray  # a missing ray fails these tests, never skips them
 
 import evostrat
 from evostrat.evaluators import RayEvaluator, SerialEvaluator
+from evostrat.evaluators.ray import LOCAL_ONLY_ENV
 from evostrat.functions import rastrigin, sphere
 from evostrat.strategies import REGISTRY, get_strategy
 
@@ -35,6 +35,9 @@ from es_objectives import (  # noqa: E402
     aux_outcome,
 )
 
+os.environ.setdefault(LOCAL_ONLY_ENV, "0")  # Ray on 127.0.0.1 only
+import ray  # noqa: E402  (a missing ray fails these tests, never skips them)
+
 DIM, SEED, GENERATIONS = 5, 11, 4
 
 
@@ -47,10 +50,8 @@ def ev():
     # actors import es_objectives: Ray's workers inherit the driver's environment
     path = os.environ.get("PYTHONPATH", "")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (path, str(SCRIPTS)) if p)
-    ray.init(
-        num_cpus=2, include_dashboard=False, log_to_driver=False,
-        _node_ip_address="127.0.0.1",
-    )  # fmt: skip
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    assert ray.nodes()[0]["NodeManagerAddress"] == "127.0.0.1"
     try:
         with RayEvaluator(2) as evaluator:
             yield evaluator

@@ -68,6 +68,16 @@ def check_timeout(timeout: Any) -> float | None:
     return seconds
 
 
+def mark_asked(strategy: Any) -> None:
+    """Let ``strategy.tell`` follow although this process may rebuild no row.
+
+    ``tell`` refuses to run before ``ask`` in a generation; a process that
+    evaluated nothing this generation (a rank or driver of a dynamic schedule)
+    asks for no row at all, which costs nothing.
+    """
+    strategy.ask(np.empty(0, dtype=np.int64))
+
+
 def chunks(indices: np.ndarray, dim: int) -> Iterator[np.ndarray]:
     """Split ``indices`` into blocks of at most ``CHUNK_ELEMENTS // dim`` rows."""
     rows = max(1, CHUNK_ELEMENTS // max(1, dim))
@@ -194,7 +204,7 @@ def evaluate_share(
     vectorized: bool,
     k: int,
     timeout: float | None,
-    between: Callable[[], None] | None = None,
+    between: Callable[[], object] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, Failure | None]:
     """Fitness, aux of ``indices`` (this rank's share), and the failure if any.
 

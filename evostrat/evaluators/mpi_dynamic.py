@@ -16,8 +16,10 @@ Kruskal & Weiss, IEEE TSE 11(10), 1985) applied to an ES population.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import pickle
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from evostrat.evaluators.base import evaluate_share
+from evostrat.evaluators.base import evaluate_share, mark_asked
 from evostrat.evaluators.mpi_common import (
     FIRST_SLEEP,
     MAX_SLEEP,
@@ -53,6 +55,7 @@ def evaluate(
     ev: Any, strategy: Any, f: Callable, vectorized: bool, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """This generation's fitness and aux on every rank (dynamic schedule)."""
+    mark_asked(strategy)  # a rank may be handed no chunk this generation
     if ev.rank == 0:
         buf, failure = _Coordinator(ev, strategy, f, vectorized, k).run()
     else:
@@ -152,11 +155,13 @@ class _Coordinator:
         self.sends.append((self.comm.Isend(note, dest=w, tag=TAG_ASSIGN), note))
         self.ev.stats["bytes_sent"] += note.nbytes
 
-    def serve(self) -> None:
-        """Take every result that has arrived and hand out the next chunks."""
+    def serve(self) -> int:
+        """Take every result that has arrived, hand out the next chunks; count."""
         MPI = self.ev._MPI
         status = MPI.Status()
+        count = 0
         while self.comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_RESULT, status=status):
+            count += 1
             w = status.Get_source()
             msg = np.empty(status.Get_count(MPI.DOUBLE))
             self.comm.Recv(msg, source=w, tag=TAG_RESULT)
@@ -170,21 +175,34 @@ class _Coordinator:
             self.fitness[lo:hi] = msg[1 : 1 + m]
             self.aux[lo:hi] = msg[1 + m :].reshape(m, self.k)
             self.assign(w)
+        return count
 
-    def _evaluate_own(self) -> None:
-        """Evaluate chunks here while any is left, serving between individuals."""
-        while self.queue and not self._halted():
-            lo, hi = self.bounds[self.queue.popleft()]
+    def _evaluate_own(self, lock: Any) -> None:
+        """Evaluate chunks here while any is left.
+
+        With a serving thread, ``lock`` guards the shared bookkeeping; without
+        one (``lock`` is None) this thread serves the workers between two of
+        its own individuals.
+        """
+        between = None if lock is not None else self.serve
+        guard = lock if lock is not None else contextlib.nullcontext()
+        while True:
+            with guard:
+                if not self.queue or self._halted():
+                    return
+                lo, hi = self.bounds[self.queue.popleft()]
             idx = np.arange(lo, hi, dtype=np.int64)
             values, aux, failure = evaluate_share(
                 self.strategy, self.f, idx, self.vectorized, self.k,
-                self.ev.timeout, between=self.serve,
+                self.ev.timeout, between=between,
             )  # fmt: skip
-            self.fitness[lo:hi], self.aux[lo:hi] = values, aux
-            self.ev.stats["local_evaluations"] += hi - lo
-            if failure:
-                self.failures.append(failure)
-            self.serve()
+            with guard:
+                self.fitness[lo:hi], self.aux[lo:hi] = values, aux
+                self.ev.stats["local_evaluations"] += hi - lo
+                if failure:
+                    self.failures.append(failure)
+                if between is not None:
+                    self.serve()
 
     def _overdue(self) -> int | None:
         """A worker whose chunk should have ended ``GRACE`` s ago, if any."""
@@ -198,25 +216,68 @@ class _Coordinator:
                     return w
         return None
 
-    def run(self) -> tuple[np.ndarray, Any]:
-        """Evaluate the generation; return the broadcast buffer and the failure."""
+    def _serve_until_done(self, lock: Any, own_done: threading.Event) -> None:
+        """Serve the workers until every chunk is back (a thread, or this one)."""
         generation = self.strategy.generation
+        sleep = FIRST_SLEEP
+        while True:
+            with lock:
+                busy = self.serve()
+                if own_done.is_set():
+                    for w in self.held:
+                        if not self.held[w]:
+                            self.assign(w)  # the stop mark, if not sent yet
+                    if not any(self.held.values()):
+                        return
+                late = self._overdue()
+            self.ev.control.check()
+            if late is not None:  # pragma: no cover - ends the job
+                abort(self.comm, self.ev.stalled_text(generation) + f" (rank {late})")
+            sleep = FIRST_SLEEP if busy else min(2.0 * sleep, MAX_SLEEP)
+            time.sleep(sleep)
+
+    def _threaded(self) -> bool:
+        """Whether a second thread may make MPI calls (MPI_THREAD_SERIALIZED+)."""
+        MPI = self.ev._MPI
+        return self.ev.size > 1 and MPI.Query_thread() >= MPI.THREAD_SERIALIZED
+
+    def run(self) -> tuple[np.ndarray, Any]:
+        """Evaluate the generation; return the broadcast buffer and the failure.
+
+        Rank 0 serves the workers from a second thread while this one evaluates
+        (the thread sleeps between polls; Python's GIL lets it run within ~5 ms
+        even while ``f`` runs Python code), so a worker never waits for rank 0's
+        own individual to end; without thread support it serves between two of
+        its individuals instead.
+        """
         for w in self.held:
             for _ in range(DEPTH):
                 self.assign(w)
-        self._evaluate_own()
-        for w in self.held:
-            if not self.held[w]:
-                self.assign(w)  # the stop mark, if not sent yet
-        sleep = FIRST_SLEEP
-        while any(self.held.values()):
-            self.serve()
-            self.ev.control.check()
-            late = self._overdue()
-            if late is not None:  # pragma: no cover - ends the job
-                abort(self.comm, self.ev.stalled_text(generation) + f" (rank {late})")
-            time.sleep(sleep)
-            sleep = min(2.0 * sleep, MAX_SLEEP)
+        own_done = threading.Event()
+        if self._threaded():
+            lock = threading.Lock()
+            errors: list[BaseException] = []
+
+            def serve() -> None:
+                try:
+                    self._serve_until_done(lock, own_done)
+                except BaseException as err:  # re-raised in the main thread
+                    errors.append(err)
+
+            thread = threading.Thread(target=serve, daemon=True)
+            thread.start()
+            try:
+                self._evaluate_own(lock)
+            finally:
+                own_done.set()
+                thread.join()
+            if errors:
+                raise errors[0]
+        else:
+            self._evaluate_own(None)
+            own_done.set()
+            self._serve_until_done(contextlib.nullcontext(), own_done)
+        generation = self.strategy.generation
         until = self.ev.deadline(time.monotonic(), 1)
         _wait_all(self.ev, self.sends, until, generation)
         failure = None

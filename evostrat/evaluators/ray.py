@@ -18,6 +18,8 @@ Framework for Emerging AI Applications" (OSDI 2018) run ES on it.
 from __future__ import annotations
 
 import numbers
+import os
+import sys
 import time
 import weakref
 from collections import deque
@@ -53,8 +55,16 @@ class _Slot:
         self.since = time.monotonic()  # when its oldest chunk could have started
 
 
-def _import_ray() -> Any:
+#: Set to "0" before Ray is imported, it makes a local Ray use the loopback
+#: address as its node address, so every server it starts listens on 127.0.0.1
+#: only (what Ray does on macOS and Windows; ray/_private/services.py).
+LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _import_ray(local: bool) -> Any:
     """The ``ray`` module, or an ImportError saying how to install it."""
+    if local and "ray" not in sys.modules:
+        os.environ.setdefault(LOCAL_ONLY_ENV, "0")
     try:
         import ray
     except ImportError as err:
@@ -83,9 +93,12 @@ class RayEvaluator:
         Number of actors; the cluster's CPUs when None.
     address : str, optional
         Passed to ``ray.init`` when Ray is not initialized yet: None starts a local
-        Ray on 127.0.0.1, ``"auto"`` joins the cluster this machine belongs to.
+        Ray whose servers listen on 127.0.0.1 only (when this constructor is what
+        first imports Ray; see ``LOCAL_ONLY_ENV``), ``"auto"`` joins the cluster
+        this machine belongs to.
     chunk_size : int, optional
-        Individuals per task; ``ceil(popsize / (4 * num_actors))`` when None.
+        Individuals per task; ``ceil(popsize / (2 * num_actors))`` when None (a
+        task costs ~0.5 ms of driver time; 1 balances uneven costs best).
     timeout : float, optional
         Seconds one individual's evaluation (vectorized: one block's) may take;
         past it the actor interrupts ``f`` (``SIGALRM``), or the driver kills and
@@ -130,7 +143,7 @@ class RayEvaluator:
         cpus_per_actor: float = 1.0,
         init_kwargs: dict | None = None,
     ) -> None:
-        self._ray = _import_ray()
+        self._ray = _import_ray(address is None)
         self.num_actors = None if num_actors is None else _check_count(
             "num_actors", num_actors, 1
         )  # fmt: skip
@@ -182,8 +195,6 @@ class RayEvaluator:
         ray = self._ray
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False}
-            if self.address is None:
-                kwargs["_node_ip_address"] = "127.0.0.1"
             ray.init(address=self.address, **{**kwargs, **self.init_kwargs})
             self._owns_ray = True
         if self.num_actors is None:

@@ -15,10 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from evostrat.evaluators.base import Failure
+from evostrat.evaluators.base import Failure, mark_asked
 from evostrat.evaluators.ray_actor import digest
 from evostrat.evaluators.timer import timeout_text
 
+#: Default chunks per actor and generation: a Ray task costs ~0.5 ms of driver
+#: time on this machine (benchmarks/scale_out.py), so 2 keeps 32 actors at
+#: popsize 256 near 30 ms per generation, at the price of coarser balancing.
+CHUNKS_PER_ACTOR = 2
 #: Chunks in flight per actor: it starts the next while a result travels back.
 DEPTH = 2
 #: Longest wait (seconds) between two checks for an overdue chunk (timeout only).
@@ -36,7 +40,9 @@ class Round:
     ) -> None:
         self.ev, self.strategy, self.vectorized, self.k = ev, strategy, vectorized, k
         n, self.generation = strategy.popsize, strategy.generation
-        rows = ev.chunk_size or max(1, math.ceil(n / (4 * len(ev._slots))))
+        rows = ev.chunk_size or max(
+            1, math.ceil(n / (CHUNKS_PER_ACTOR * len(ev._slots)))
+        )
         self.bounds = [(lo, min(lo + rows, n)) for lo in range(0, n, rows)]
         self.queue = deque(range(len(self.bounds)))
         self.tries = [0] * len(self.bounds)
@@ -45,8 +51,7 @@ class Round:
         self.failures: list[Failure] = []
         self.context = None if context is None else pickle.dumps(context)
         self.digest = digest(strategy)
-        # the driver's strategy rebuilds no row, but tell() wants an ask() first
-        strategy.ask(np.empty(0, dtype=np.int64))
+        mark_asked(strategy)  # the driver rebuilds no row
         self.synced: set[int] = set()  # slots whose replica was synced this round
         self.got_context: set[int] = set()
         self._reset: bytes | None = None
@@ -65,7 +70,9 @@ class Round:
                     if last[0] == self.generation - 1:
                         return ("tell", last[1], self.digest)
         if self._reset is None:
-            self._reset = pickle.dumps(s, pickle.HIGHEST_PROTOCOL)
+            from ray import cloudpickle  # a strategy class defined in a script too
+
+            self._reset = cloudpickle.dumps(s)
         return ("reset", self._reset)
 
     def dispatch(self, slot: Any) -> None:
