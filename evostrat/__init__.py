@@ -32,6 +32,7 @@ _EXPORTS = {
     "SerialEvaluator": "evostrat.evaluators",
     "PoolEvaluator": "evostrat.evaluators",
     "MPIEvaluator": "evostrat.evaluators",
+    "RayEvaluator": "evostrat.evaluators",
     "Evaluator": "evostrat.evaluators",
     "fmin": "evostrat.api",
     "minimize": "evostrat.scipy_api",

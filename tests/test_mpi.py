@@ -77,7 +77,6 @@ def test_split_population_uneven_and_contiguous():
 def test_same_result_as_serial_for_every_strategy(n, tmp_path):
     ranks = run_ranks(n, "same", tmp_path)
     names = list(REGISTRY)
-    assert names, "no strategy available"
     mismatches = []
     for name in names:
         for vectorized in (False, True):
@@ -88,24 +87,26 @@ def test_same_result_as_serial_for_every_strategy(n, tmp_path):
                 res.fbest,
                 res.generations,
             )
-            for r, seen in enumerate(ranks):
-                if seen[name, vectorized] != want:
-                    mismatches.append((name, vectorized, r))
+            for schedule in run_checks.SCHEDULES:
+                for r, seen in enumerate(ranks):
+                    if seen[schedule, name, vectorized] != want:
+                        mismatches.append((schedule, name, vectorized, r))
     assert not mismatches, f"MPI -n {n} differs from serial: {mismatches}"
-    if "cmaes" in names:
-        res = evostrat.fmin(
-            rastrigin, np.full(run_checks.DIM, 1.5), 0.5, "cmaes", restarts=1,
-            seed=run_checks.SEED, max_evals=600,
-        )  # fmt: skip
+    res = evostrat.fmin(
+        rastrigin, np.full(run_checks.DIM, 1.5), 0.5, "cmaes", restarts=1,
+        seed=run_checks.SEED, max_evals=600,
+    )  # fmt: skip
+    for schedule in run_checks.SCHEDULES:
         for seen in ranks:
-            assert seen["fmin"] == (res.xbest.tobytes(), res.fbest, res.evals)
-    for seen in ranks:
-        assert seen["size"] == n
-        stats = seen["stats"]
-        assert stats["generations"] >= 2 * len(names) * run_checks.GENERATIONS
-    # the ranks shared the work: their local evaluations add up to the population
-    total = sum(seen["stats"]["local_evaluations"] for seen in ranks)
-    assert total == ranks[0]["stats"]["evaluations"]
+            assert seen[schedule, "fmin"] == (res.xbest.tobytes(), res.fbest, res.evals)
+        for seen in ranks:
+            assert seen["size"] == n
+            stats = seen[schedule, "stats"]
+            assert stats["generations"] >= 2 * len(names) * run_checks.GENERATIONS
+        # the ranks shared the work: their local evaluations add up to the population
+        total = sum(seen[schedule, "stats"]["local_evaluations"] for seen in ranks)
+        assert total == ranks[0][schedule, "stats"]["evaluations"]
+        assert all(seen[schedule, "stats"]["local_evaluations"] > 0 for seen in ranks)
 
 
 @pytest.mark.slow
@@ -128,20 +129,22 @@ def test_errors_reach_every_rank_and_leave_the_strategy_ready(n, tmp_path):
     )
     want_after = opt.optimize(sphere).xbest.tobytes()
     last = opt.popsize - 1
-    for seen in ranks:
-        kind, generation, index, cause = seen["error"]
-        assert (kind, generation, index) == ("EvaluationError", 1, last)
-        assert "ZeroDivisionError: planted failure" in cause
-        assert "Traceback" in cause and "es_objectives.py" in cause
-        assert seen["unchanged"]
-        assert seen["not_real"][0] == "ValueError"
-        assert f"index {last} is not a real number" in seen["not_real"][1]
-        assert seen["shape"][0] == "ValueError" and "shape" in seen["shape"][1]
-        assert seen["after"] == (want_after, 3)
-        assert seen["desync"][0] == "RuntimeError"
-        assert "different strategies" in seen["desync"][1]
-    # only the failing rank (the last) sent the error text, on top of its fitness
-    base = [seen["stats"]["bytes_sent"] for seen in ranks]
+    for schedule in run_checks.SCHEDULES:
+        for seen in (rank[schedule] for rank in ranks):
+            kind, generation, index, cause = seen["error"]
+            assert (kind, generation, index) == ("EvaluationError", 1, last)
+            assert "ZeroDivisionError: planted failure" in cause
+            assert "Traceback" in cause and "es_objectives.py" in cause
+            assert seen["unchanged"]
+            assert seen["not_real"][0] == "ValueError"
+            assert f"index {last} is not a real number" in seen["not_real"][1]
+            assert seen["shape"][0] == "ValueError" and "shape" in seen["shape"][1]
+            assert seen["after"] == (want_after, 3)
+            assert seen["desync"][0] == "RuntimeError"
+            assert "different strategies" in seen["desync"][1]
+    # static: only the failing rank (the last) sent the error text, on top of its
+    # fitness
+    base = [rank["static"]["stats"]["bytes_sent"] for rank in ranks]
     assert base[-1] > base[0]
 
 
@@ -166,9 +169,51 @@ def test_side_results_are_the_same_as_serial(tmp_path):
         want = aux_outcome(res, f)
         assert f.count == run_checks.GENERATIONS * popsize
         for seen in ranks:
-            assert seen[cls.__name__] == want
-    # per generation and rank: own fitness + 2 aux per individual + a status word
+            for schedule in run_checks.SCHEDULES:
+                assert seen[schedule, cls.__name__] == want
+    # static, per generation and rank: own fitness + 2 aux each + a status word
     counts, _ = split_population(popsize, 2)
     for r, seen in enumerate(ranks):
         per_gen = 8 * (3 * counts[r] + 1)
-        assert seen["stats"]["bytes_sent"] == 2 * run_checks.GENERATIONS * per_gen
+        stats = seen["static", "stats"]
+        assert stats["bytes_sent"] == 2 * run_checks.GENERATIONS * per_gen
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "mode, schedule", [("stop-0", "static"), ("stop-last", "dynamic")]
+)
+def test_a_rank_that_stops_alone_ends_the_job_with_a_message(mode, schedule, tmp_path):
+    t0 = time.perf_counter()
+    proc = mpirun(3, "stops.py", mode, schedule, str(tmp_path / "out"), timeout=60)
+    assert proc.returncode != 0
+    assert time.perf_counter() - t0 < 20  # mpiexec start-up included
+    stopper = 0 if mode == "stop-0" else 2
+    assert f"rank {stopper} stopped after evaluating generation 1" in proc.stderr
+    assert "Make the stop decision the same on every rank" in proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("schedule", ["static", "dynamic"])
+def test_timeout_turns_a_hang_into_evaluation_error_on_every_rank(schedule, tmp_path):
+    out = tmp_path / "out"
+    proc = mpirun(2, "stops.py", "timeout", schedule, str(out), timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    opt = evostrat.SimpleES(np.zeros(3), 0.1, popsize=12, seed=1)
+    want = [sphere(x) for x in opt.ask()]
+    for r in range(2):
+        seen = pickle.loads(Path(f"{out}.{r}").read_bytes())
+        generation, index, cause = seen["error"]
+        assert (generation, index) == (0, 11)
+        assert "individual 11 took longer than timeout=1" in cause
+        assert seen["seconds"] < 10
+        assert seen["after"] == want
+
+
+@pytest.mark.slow
+def test_a_hang_that_cannot_be_interrupted_ends_the_job(tmp_path):
+    t0 = time.perf_counter()
+    proc = mpirun(2, "stops.py", "hang", "static", str(tmp_path / "out"), timeout=60)
+    assert proc.returncode != 0
+    assert time.perf_counter() - t0 < 20
+    assert "its objective hangs where it cannot be interrupted" in proc.stderr

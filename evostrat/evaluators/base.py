@@ -27,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from evostrat.evaluators.timer import Alarm, Timeout
 from evostrat.result import EvaluationError
 
 #: Rows are asked for and evaluated in blocks of at most this many numbers, so
@@ -65,6 +66,16 @@ def check_timeout(timeout: Any) -> float | None:
     if not 0.0 < seconds < float("inf"):
         raise ValueError(f"timeout must be positive and finite, got {timeout!r}")
     return seconds
+
+
+def mark_asked(strategy: Any) -> None:
+    """Let ``strategy.tell`` follow although this process may rebuild no row.
+
+    ``tell`` refuses to run before ``ask`` in a generation; a process that
+    evaluated nothing this generation (a rank or driver of a dynamic schedule)
+    asks for no row at all, which costs nothing.
+    """
+    strategy.ask(np.empty(0, dtype=np.int64))
 
 
 def chunks(indices: np.ndarray, dim: int) -> Iterator[np.ndarray]:
@@ -184,6 +195,48 @@ def check_real(values: list, indices: np.ndarray) -> None:
             raise ValueError(
                 f"fitness value at index {int(i)} is not a real number: {value!r}"
             )
+
+
+def evaluate_share(
+    strategy: Any,
+    f: Callable,
+    indices: np.ndarray,
+    vectorized: bool,
+    k: int,
+    timeout: float | None,
+    between: Callable[[], object] | None = None,
+) -> tuple[np.ndarray, np.ndarray, Failure | None]:
+    """Fitness, aux of ``indices`` (this rank's share), and the failure if any.
+
+    ``between()`` runs before each individual with the timeout alarm paused (the
+    dynamic schedule's rank 0 serves the other ranks there).
+    """
+    fitness = np.full(len(indices), np.nan)
+    aux = np.full((len(indices), k), np.nan)
+    alarm, pos = Alarm(timeout), 0
+
+    def on_row(i: int) -> None:
+        if between is not None:
+            alarm.pause()
+            between()
+        alarm(i)
+
+    try:
+        with alarm:
+            for idx in chunks(indices, strategy.dim):
+                X = strategy.ask(idx)
+                values, block = evaluate_rows(
+                    f, X, idx, strategy.generation, vectorized, k, on_row
+                )
+                check_real(values, idx)
+                fitness[pos : pos + len(values)] = values
+                aux[pos : pos + len(values)] = block
+                pos += len(values)
+    except Timeout:
+        return fitness, aux, alarm.failure()
+    except Exception as err:
+        return fitness, aux, failure_of(err, alarm.index)
+    return fitness, aux, None
 
 
 # ------------------------------------------------------------------ failures

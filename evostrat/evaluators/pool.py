@@ -23,9 +23,7 @@ import multiprocessing
 import numbers
 import os
 import pickle
-import signal
 import time
-import traceback
 import weakref
 from collections.abc import Callable
 from multiprocessing.connection import wait
@@ -39,128 +37,20 @@ from evostrat.evaluators.base import (
     aux_size,
     check_timeout,
     collect,
-    evaluate_rows,
-    failure_of,
     get_context,
     new_stats,
     raise_failure,
-    set_context,
+)
+from evostrat.evaluators.pool_worker import (
+    PROTOCOL,
+    Worker,
+    exit_reason,
+    shutdown,
 )
 from evostrat.evaluators.timer import timeout_text
 
-_PROTOCOL = pickle.HIGHEST_PROTOCOL
-
 #: Longest wait (seconds) between two checks for an individual past ``timeout``.
 TIMEOUT_POLL = 0.25
-
-
-def _worker_main(conn: Any, where: Any) -> None:
-    """Loop of one worker process: receive a message, answer it, until "stop".
-
-    Messages (pickled tuples): the worker first says ``("ready",)``;
-    ``("f", f_id, f_bytes)`` stores the objective under ``f_id`` (the previous one is
-    dropped); ``("eval", task, f_id, generation, indices, X, vectorized, k, ctx)``
-    (``ctx``: the pickled context or None) answers ``("ok", task, values, aux)`` or
-    ``("err", task, failure)``; ``("stop",)`` ends the loop. ``where`` holds the
-    index being evaluated and when (``time.monotonic()``) its evaluation began.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    conn.send_bytes(pickle.dumps(("ready",)))
-    cache: dict[int, Any] = {}
-
-    def on_row(i: int) -> None:
-        where[0], where[1] = i, time.monotonic()
-
-    while True:
-        try:
-            msg = pickle.loads(conn.recv_bytes())
-        except (EOFError, OSError):
-            return
-        if msg[0] == "stop":
-            return
-        if msg[0] == "f":
-            try:
-                cache = {msg[1]: pickle.loads(msg[2])}
-            except Exception:
-                text = "the objective could not be unpickled in the worker:\n"
-                cache = {msg[1]: _Unpicklable(text + traceback.format_exc())}
-            continue
-        _, task, f_id, generation, indices, X, vectorized, k, ctx = msg
-        f = cache[f_id]
-        try:
-            if isinstance(f, _Unpicklable):
-                raise f
-            if ctx is not None:
-                set_context(f, pickle.loads(ctx))
-            values, aux = evaluate_rows(
-                f, X, indices, generation, vectorized, k, on_row
-            )
-            reply: tuple = ("ok", task, values, aux)
-        except Exception as err:  # e.g. a vectorized f returning a wrong shape
-            reply = ("err", task, failure_of(err, int(where[0])))
-        try:
-            data = pickle.dumps(reply, _PROTOCOL)
-        except Exception:  # f returned something that does not pickle
-            failure = ("eval", int(indices[0]), traceback.format_exc())
-            data = pickle.dumps(("err", task, failure))
-        conn.send_bytes(data)
-
-
-class _Unpicklable(Exception):
-    """Stands for an objective the worker could not unpickle."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.cause = text
-
-
-class _Worker:
-    """One worker process, its pipe, and what the parent knows of it."""
-
-    def __init__(self, ctx: Any) -> None:
-        self.conn, child_conn = ctx.Pipe(duplex=True)
-        # index being evaluated and since when (written by the child)
-        self.where = ctx.RawArray("d", 2)
-        self.process = ctx.Process(
-            target=_worker_main, args=(child_conn, self.where), daemon=True
-        )
-        self.process.start()
-        child_conn.close()
-        self.f_id = -1  # id of the objective this worker holds
-        self.call = -1  # evaluate() call whose context this worker holds
-        self.task: int | None = None  # chunk being evaluated
-        self.ready = False  # whether its ("ready",) message was read
-
-    def send(self, data: bytes) -> int:
-        self.conn.send_bytes(data)
-        return len(data)
-
-    def stop(self, timeout: float = 2.0) -> None:
-        try:
-            self.conn.send_bytes(pickle.dumps(("stop",)))
-        except (OSError, ValueError):
-            pass
-        self.process.join(timeout)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(timeout)
-        self.conn.close()
-
-
-def _shutdown(workers: list[_Worker]) -> None:
-    for w in workers:
-        w.stop()
-    workers.clear()
-
-
-def _exit_reason(code: int | None) -> str:
-    """``exit code 1`` or ``killed by signal SIGKILL`` from a process's exit code."""
-    if code is not None and code < 0:
-        try:
-            return f"killed by signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
 
 
 class _Round:
@@ -259,8 +149,8 @@ class PoolEvaluator:
         # bytes_setup: the objective shipped to workers; restarts: workers replaced
         self.stats = {**new_stats(), "bytes_setup": 0, "restarts": 0}
         self._ctx = multiprocessing.get_context(start_method)
-        self._workers: list[_Worker] = []
-        self._finalizer = weakref.finalize(self, _shutdown, self._workers)
+        self._workers: list[Worker] = []
+        self._finalizer = weakref.finalize(self, shutdown, self._workers)
         self._f: Callable | None = None
         self._f_id = 0
         self._f_bytes = b""
@@ -288,7 +178,7 @@ class PoolEvaluator:
     def _start_workers(self) -> None:
         """Start missing workers and wait until they run (start-up is not timed)."""
         while len(self._workers) < self.processes:
-            self._workers.append(_Worker(self._ctx))
+            self._workers.append(Worker(self._ctx))
         for w in self._workers:
             if not w.ready:
                 wait([w.conn, w.process.sentinel])
@@ -303,14 +193,14 @@ class PoolEvaluator:
         if f is self._f:
             return
         try:
-            data = pickle.dumps(f, _PROTOCOL)
+            data = pickle.dumps(f, PROTOCOL)
         except Exception as err:
             raise TypeError(
                 f"PoolEvaluator needs a picklable objective (a module-level function, "
                 f"a functools.partial of one, ...); pickling {f!r} failed: {err}"
             ) from err
         self._f_id += 1
-        self._f_bytes = pickle.dumps(("f", self._f_id, data), _PROTOCOL)
+        self._f_bytes = pickle.dumps(("f", self._f_id, data), PROTOCOL)
         self._f = f
 
     # -------------------------------------------------------------- evaluation
@@ -334,7 +224,7 @@ class PoolEvaluator:
         k = aux_size(f)
         self._set_objective(f)
         context = get_context(f)
-        self._ctx_bytes = None if context is None else pickle.dumps(context, _PROTOCOL)
+        self._ctx_bytes = None if context is None else pickle.dumps(context, PROTOCOL)
         self._calls += 1
         self._start_workers()
         rnd = _Round(strategy, self._chunk_rows(strategy.popsize, strategy.dim), k)
@@ -342,7 +232,7 @@ class PoolEvaluator:
             self._run(rnd, vectorized)
         except BaseException:
             # interrupted (Ctrl-C) or a broken pipe: workers may hold stale tasks
-            _shutdown(self._workers)
+            shutdown(self._workers)
             raise
         finally:
             self.stats["bytes_sent"] += rnd.sent
@@ -384,14 +274,14 @@ class PoolEvaluator:
                 ):
                     self._receive(i, w, rnd)
 
-    def _dispatch(self, w: _Worker, rnd: _Round, vectorized: bool) -> None:
+    def _dispatch(self, w: Worker, rnd: _Round, vectorized: bool) -> None:
         """Send ``w`` the next chunk (and the objective and context it lacks)."""
         task = rnd.todo.pop()
         idx = rnd.indices(task)
         X = rnd.strategy.ask(idx)
         ctx = self._ctx_bytes if w.call != self._calls else None
         msg = ("eval", task, self._f_id, rnd.generation, idx, X, bool(vectorized))
-        data = pickle.dumps((*msg, rnd.k, ctx), _PROTOCOL)
+        data = pickle.dumps((*msg, rnd.k, ctx), PROTOCOL)
         w.task = task
         w.where[0], w.where[1] = idx[0], math.inf  # the worker times its rows
         try:
@@ -403,7 +293,7 @@ class PoolEvaluator:
         except OSError:  # died meanwhile: its sentinel fires, the chunk is retried
             pass
 
-    def _receive(self, i: int, w: _Worker, rnd: _Round) -> None:
+    def _receive(self, i: int, w: Worker, rnd: _Round) -> None:
         """Take worker ``i``'s answer, or handle its death."""
         reply = None
         try:
@@ -424,7 +314,7 @@ class PoolEvaluator:
         else:
             rnd.errors.append(reply[2])
 
-    def _on_death(self, i: int, w: _Worker, rnd: _Round) -> None:
+    def _on_death(self, i: int, w: Worker, rnd: _Round) -> None:
         """Worker ``i`` died: retry its chunk, or give up after ``max_retries``."""
         index = int(w.where[0])
         task, code = self._replace(i, w)
@@ -433,7 +323,7 @@ class PoolEvaluator:
             rnd.todo.append(task)
             return
         text = (
-            f"the worker evaluating individual {index} died ({_exit_reason(code)}) "
+            f"the worker evaluating individual {index} died ({exit_reason(code)}) "
             f"{rnd.tries[task]} times; max_retries={self.max_retries}. If workers "
             "die at start-up, check that a fresh interpreter can import the "
             "objective and that the script's main code is under "
@@ -441,7 +331,7 @@ class PoolEvaluator:
         )
         rnd.errors.append(("died", index, text))
 
-    def _wake_in(self, busy: list[_Worker]) -> float | None:
+    def _wake_in(self, busy: list[Worker]) -> float | None:
         """Seconds until the next individual could time out (None: no timeout).
 
         Capped at ``TIMEOUT_POLL`` so that a row started meanwhile is noticed.
@@ -451,13 +341,13 @@ class PoolEvaluator:
         first = min(w.where[1] for w in busy) + self.timeout - time.monotonic()
         return min(TIMEOUT_POLL, max(0.0, first))
 
-    def _overdue(self, busy: list[_Worker]) -> bool:
+    def _overdue(self, busy: list[Worker]) -> bool:
         now = time.monotonic()
         return self.timeout is not None and any(
             now - w.where[1] > self.timeout for w in busy
         )
 
-    def _time_out(self, busy: list[_Worker], rnd: _Round) -> None:
+    def _time_out(self, busy: list[Worker], rnd: _Round) -> None:
         """An individual ran past ``timeout``: kill and replace the busy workers.
 
         The individual reported is the one whose evaluation has been running the
@@ -470,7 +360,7 @@ class PoolEvaluator:
                 self._replace(i, w)
         rnd.errors.append(("timeout", index, timeout_text(self.timeout or 0.0, index)))
 
-    def _replace(self, i: int, w: _Worker) -> tuple[int, int | None]:
+    def _replace(self, i: int, w: Worker) -> tuple[int, int | None]:
         """Worker ``i`` died: start another in its place; return its chunk and exit code."""
         task = w.task
         assert task is not None
@@ -478,6 +368,6 @@ class PoolEvaluator:
         code = w.process.exitcode
         w.task = None
         w.stop(timeout=0.1)
-        self._workers[i] = _Worker(self._ctx)
+        self._workers[i] = Worker(self._ctx)
         self.stats["restarts"] += 1
         return task, code

@@ -52,6 +52,11 @@ class Alarm:
         if self.timeout is not None:
             signal.setitimer(signal.ITIMER_REAL, self.timeout)
 
+    def pause(self) -> None:
+        """Disarm the alarm until the next ``on_row`` call."""
+        if self.timeout is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0.0)
+
     def __exit__(self, *exc: Any) -> None:
         if self.timeout is not None:
             signal.setitimer(signal.ITIMER_REAL, 0.0)

@@ -5,16 +5,17 @@ the ranks with each other and with a serial run in the test process.
 
 Modes
 -----
-same     every strategy of ``list(REGISTRY)``: 5 generations on rastrigin (dim 5),
+same     every strategy of ``REGISTRY``: 5 generations on rastrigin (dim 5),
          plain and vectorized; fmin with CMA-ES and one restart; xbest, xmean,
-         fbest and the evaluator's stats.
+         fbest and the evaluator's stats; under each of ``SCHEDULES``.
 bytes    SimpleES, popsize 16, 2 generations at dim 10 and dim 1e5: bytes_sent.
 errors   an exception in f on the last individual (rank K-1's block): the
          EvaluationError fields on every rank, then the same generation evaluated
          again with a good f; a non-real fitness value; a wrong vectorized shape;
-         ranks holding strategies of different seeds.
+         ranks holding strategies of different seeds; under each of ``SCHEDULES``.
 aux      objectives with side results and a context (es_objectives.WithAux, plain
-         and vectorized) with CMA-ES: result, aux seen by collect, statistics.
+         and vectorized) with CMA-ES: result, aux seen by collect, statistics;
+         under each of ``SCHEDULES``.
 """
 
 from __future__ import annotations
@@ -51,24 +52,32 @@ def make(name: str) -> evostrat.Strategy:
     )
 
 
+#: The evaluators every check runs under: static, and dynamic with one
+#: individual per chunk (the most interleaved hand-out).
+SCHEDULES = {"static": {}, "dynamic": {"schedule": "dynamic", "chunk_size": 1}}
+
+
 def same() -> dict:
-    ev = evostrat.MPIEvaluator()
-    out = {}
-    for name in list(REGISTRY):
-        for vectorized in (False, True):
-            res = make(name).optimize(rastrigin, evaluator=ev, vectorized=vectorized)
-            out[name, vectorized] = (
-                res.xbest.tobytes(),
-                res.xmean.tobytes(),
-                res.fbest,
-                res.generations,
-            )
-    res = evostrat.fmin(
-        rastrigin, np.full(DIM, 1.5), 0.5, "cmaes", restarts=1, seed=SEED,
-        max_evals=600, evaluator=ev,
-    )  # fmt: skip
-    out["fmin"] = (res.xbest.tobytes(), res.fbest, res.evals)
-    out["stats"] = dict(ev.stats)
+    out: dict = {}
+    for schedule, kwargs in SCHEDULES.items():
+        ev = evostrat.MPIEvaluator(**kwargs)
+        for name in REGISTRY:
+            for vectorized in (False, True):
+                res = make(name).optimize(
+                    rastrigin, evaluator=ev, vectorized=vectorized
+                )
+                out[schedule, name, vectorized] = (
+                    res.xbest.tobytes(),
+                    res.xmean.tobytes(),
+                    res.fbest,
+                    res.generations,
+                )
+        res = evostrat.fmin(
+            rastrigin, np.full(DIM, 1.5), 0.5, "cmaes", restarts=1, seed=SEED,
+            max_evals=600, evaluator=ev,
+        )  # fmt: skip
+        out[schedule, "fmin"] = (res.xbest.tobytes(), res.fbest, res.evals)
+        out[schedule, "stats"] = dict(ev.stats)
     return out
 
 
@@ -83,7 +92,11 @@ def bytes_sent() -> dict:
 
 
 def errors() -> dict:
-    ev = evostrat.MPIEvaluator()
+    return {schedule: errors_with(kw) for schedule, kw in SCHEDULES.items()}
+
+
+def errors_with(kwargs: dict) -> dict:
+    ev = evostrat.MPIEvaluator(**kwargs)
     out = {}
     opt = evostrat.SimpleES(np.full(DIM, 1.5), 0.5, seed=SEED, max_generations=3)
     opt.optimize(sphere, evaluator=ev, max_generations=1)
@@ -99,7 +112,7 @@ def errors() -> dict:
     except ValueError as err:
         out["not_real"] = (type(err).__name__, str(err))
     try:
-        ev.evaluate(opt, lambda X: np.zeros(1), vectorized=True)
+        ev.evaluate(opt, lambda X: np.zeros(len(X) + 1), vectorized=True)
     except ValueError as err:
         out["shape"] = (type(err).__name__, str(err))
     res = opt.optimize(sphere, evaluator=ev, max_generations=3)
@@ -115,13 +128,14 @@ def errors() -> dict:
 
 
 def aux() -> dict:
-    ev = evostrat.MPIEvaluator()
-    out = {}
-    for cls in (WithAux, WithAuxVectorized):
-        f = cls()
-        res = make("cmaes").optimize(f, evaluator=ev, vectorized=cls is not WithAux)
-        out[cls.__name__] = aux_outcome(res, f)
-    out["stats"] = dict(ev.stats)
+    out: dict = {}
+    for schedule, kwargs in SCHEDULES.items():
+        ev = evostrat.MPIEvaluator(**kwargs)
+        for cls in (WithAux, WithAuxVectorized):
+            f = cls()
+            res = make("cmaes").optimize(f, evaluator=ev, vectorized=cls is not WithAux)
+            out[schedule, cls.__name__] = aux_outcome(res, f)
+        out[schedule, "stats"] = dict(ev.stats)
     return out
 
 
