@@ -1,0 +1,210 @@
+"""Mixed-integer CMA-ES: evostrat's CMA-ES with Margin vs cmaes' CMAwM vs pycma.
+
+The test functions of R. Hamano, S. Saito, M. Nomura, S. Shirakawa, "CMA-ES with
+Margin: Lower-Bounding Marginal Probability for Mixed-Integer Black-Box
+Optimization", GECCO 2022 (arXiv:2205.13482), section 5.1, as their definitions
+give them (``n / 2`` continuous coordinates first, then ``n / 2`` discrete ones):
+
+* ``SphereOneMax`` / ``EllipsoidOneMax``: sphere / ellipsoid (``1000^((i-1)/(N_co-1))``
+  scaling) of the continuous part plus ``N_bi - sum(b)``, ``b`` in {0, 1}^N_bi;
+* ``SphereLeadingOnes`` / ``EllipsoidLeadingOnes``: the same plus ``N_bi`` minus
+  the number of leading ones of ``b``;
+* ``SphereInt`` / ``EllipsoidInt``: sphere / ellipsoid (``1000^((i-1)/(N-1))``) of
+  all coordinates, the integer ones in [-10, 10].
+
+Setting as in the paper: initial mean uniform in [1, 3] for continuous and integer
+coordinates (drawn from the seed, the same for every library), 0.5 for binary ones,
+``sigma0 = 1``, default population size, a run succeeds when a generation's best
+value falls below 1e-10 (the evaluations are counted at the end of that generation,
+the same rule for every library), budget ``--budget`` evaluations (paper: ``1e4 n``),
+no restarts; a library's own stop criteria end a run as a failure.
+
+* evostrat: ``CMAES(x0, 1, integer_variables=..., bounds=...)``, the discrete
+  coordinates bounded by their range (their grid);
+* cmaes: ``CMAwM(mean, 1, bounds, steps)`` (step 1 on the discrete coordinates);
+* pycma: ``CMAEvolutionStrategy(x0, 1, {'integer_variables': ..., 'bounds': ...})``
+  (pycma 4.x: lower-bounded integer standard deviations, integer centering,
+  rounded solutions).
+
+Every objective rounds the discrete coordinates itself, so all libraries are judged
+on the same integer points. The table gives, per function and library, the median
+evaluations to the target over the seeds (failures count as +inf, so the median is
+finite while fewer than half fail), and the successes; ``<= best`` says whether
+evostrat's median is at most the better of CMAwM's and pycma's with no fewer
+successes.
+
+Run: ``nice python benchmarks/integer.py`` (n = 20, 10 seeds, a few minutes on two
+shared cores); ``--dims 20 40 --seeds 20`` for more, ``--quick`` for a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+TARGET = 1e-10
+LIBRARIES = ("evostrat", "cmawm", "pycma")
+
+
+class Problem:
+    """One mixed-integer test function in dimension ``n`` (continuous part first)."""
+
+    def __init__(self, name: str, n: int) -> None:
+        self.name, self.n = name, n
+        half = n // 2
+        self.discrete = np.arange(n - half, n)
+        self.binary = name.endswith(("OneMax", "LeadingOnes"))
+        lo, hi = (0.0, 1.0) if self.binary else (-10.0, 10.0)
+        self.lower = np.full(half, lo)
+        self.upper = np.full(half, hi)
+        n_scaled = n - half if self.binary else n
+        self.scale = 1000.0 ** (np.arange(n_scaled) / (n_scaled - 1))
+        if name.startswith("Sphere"):
+            self.scale[:] = 1.0
+
+    def x0(self, seed: int) -> np.ndarray:
+        """Initial mean: U[1, 3] (continuous, integer), 0.5 (binary)."""
+        x = np.random.default_rng(seed).uniform(1.0, 3.0, self.n)
+        if self.binary:
+            x[self.discrete] = 0.5
+        return x
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        X = np.array(X, dtype=np.float64, ndmin=2)
+        Z = np.clip(np.round(X[:, self.discrete]), self.lower, self.upper)
+        if not self.binary:  # SphereInt, EllipsoidInt
+            X[:, self.discrete] = Z
+            return np.sum((X * self.scale) ** 2, axis=1)
+        cont = X[:, : self.n - self.discrete.size] * self.scale
+        ones = Z > 0.5
+        if self.name.endswith("OneMax"):
+            count = ones.sum(axis=1)
+        else:  # leading ones
+            count = np.where(ones.all(axis=1), ones.shape[1], np.argmin(ones, axis=1))
+        return np.sum(cont**2, axis=1) + (ones.shape[1] - count)
+
+
+def run_evostrat(p: Problem, seed: int, cap: int) -> float:
+    from evostrat import CMAES
+
+    lower = np.full(p.n, -np.inf)
+    upper = np.full(p.n, np.inf)
+    lower[p.discrete], upper[p.discrete] = p.lower, p.upper
+    opt = CMAES(
+        p.x0(seed), 1.0, seed=seed, max_evals=cap, bounds=(lower, upper),
+        integer_variables=p.discrete.tolist(),
+    )  # fmt: skip
+    while not opt.stop():
+        fit = p(opt.ask())
+        opt.tell(fit)
+        if fit.min() < TARGET:
+            return opt.evals
+    return math.inf
+
+
+def run_cmawm(p: Problem, seed: int, cap: int) -> float:
+    from cmaes import CMAwM
+
+    bounds = np.tile([-np.inf, np.inf], (p.n, 1))
+    bounds[p.discrete, 0], bounds[p.discrete, 1] = p.lower, p.upper
+    steps = np.zeros(p.n)
+    steps[p.discrete] = 1.0
+    es = CMAwM(mean=p.x0(seed), sigma=1.0, bounds=bounds, steps=steps, seed=seed)
+    evals = 0
+    while not es.should_stop() and evals < cap:
+        pairs = [es.ask() for _ in range(es.population_size)]
+        fit = p(np.array([e for e, _ in pairs]))
+        es.tell([(t, float(v)) for (_, t), v in zip(pairs, fit, strict=True)])
+        evals += len(pairs)
+        if fit.min() < TARGET:
+            return evals
+    return math.inf
+
+
+def run_pycma(p: Problem, seed: int, cap: int) -> float:
+    import cma
+
+    lower: list[float | None] = [None] * p.n
+    upper: list[float | None] = [None] * p.n
+    for k, j in enumerate(p.discrete):
+        lower[j], upper[j] = float(p.lower[k]), float(p.upper[k])
+    opts = {
+        "seed": seed, "verbose": -9, "maxfevals": cap, "bounds": [lower, upper],
+        "integer_variables": p.discrete.tolist(),
+    }  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        es = cma.CMAEvolutionStrategy(p.x0(seed), 1.0, opts)
+        while not es.stop():
+            X = es.ask()
+            fit = p(np.asarray(X))
+            es.tell(X, fit.tolist())
+            if fit.min() < TARGET:
+                return es.countevals
+    return math.inf
+
+
+RUNNERS: dict[str, Callable[[Problem, int, int], float]] = {
+    "evostrat": run_evostrat,
+    "cmawm": run_cmawm,
+    "pycma": run_pycma,
+}
+FUNCTIONS = (
+    "SphereOneMax",
+    "SphereLeadingOnes",
+    "EllipsoidOneMax",
+    "EllipsoidLeadingOnes",
+    "SphereInt",
+    "EllipsoidInt",
+)
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dims", type=int, nargs="+", default=[20])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--functions", nargs="+", default=list(FUNCTIONS))
+    parser.add_argument("--budget", type=float, default=None, help="default 1e4 n")
+    parser.add_argument("--quick", action="store_true", help="3 seeds, n = 10")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.dims, args.seeds = [10], 3
+    head = f"{'function':<22}{'n':>3}" + "".join(
+        f"{lib + ' med (ok)':>22}" for lib in LIBRARIES
+    )
+    print(head + "  <= best   seconds (evostrat/cmawm/pycma)")
+    print("-" * (len(head) + 40))
+    rows = []
+    for n in args.dims:
+        cap = int(args.budget or 1e4 * n)
+        for name in args.functions:
+            p = Problem(name, n)
+            evals: dict[str, list[float]] = {lib: [] for lib in LIBRARIES}
+            secs = dict.fromkeys(LIBRARIES, 0.0)
+            for seed in range(1, args.seeds + 1):
+                for lib in LIBRARIES:
+                    t0 = time.perf_counter()
+                    evals[lib].append(RUNNERS[lib](p, seed, cap))
+                    secs[lib] += time.perf_counter() - t0
+            med = {lib: float(np.median(evals[lib])) for lib in LIBRARIES}
+            ok = {lib: sum(map(math.isfinite, evals[lib])) for lib in LIBRARIES}
+            best = min(("cmawm", "pycma"), key=lambda lib: (med[lib], -ok[lib]))
+            good = med["evostrat"] <= med[best] and ok["evostrat"] >= max(
+                ok["cmawm"], ok["pycma"]
+            )
+            line = f"{name:<22}{n:>3}" + "".join(
+                f"{med[lib]:>14.0f} ({ok[lib]:>2}/{args.seeds:<2})" for lib in LIBRARIES
+            )
+            times = "/".join(f"{secs[lib]:.0f}" for lib in LIBRARIES)
+            print(f"{line}  {'yes' if good else 'NO':>7}   {times}", flush=True)
+            rows.append({"function": name, "n": n, "evals": evals, "good": good})
+    return rows
+
+
+if __name__ == "__main__":
+    main()
