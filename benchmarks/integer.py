@@ -170,6 +170,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--functions", nargs="+", default=list(FUNCTIONS))
     parser.add_argument("--budget", type=float, default=None, help="default 1e4 n")
+    parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="3 seeds, n = 10")
     args = parser.parse_args(argv)
     if args.quick:
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             p = Problem(name, n)
             evals: dict[str, list[float]] = {lib: [] for lib in LIBRARIES}
             secs = dict.fromkeys(LIBRARIES, 0.0)
-            for seed in range(1, args.seeds + 1):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 for lib in LIBRARIES:
                     t0 = time.perf_counter()
                     evals[lib].append(RUNNERS[lib](p, seed, cap))
