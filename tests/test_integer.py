@@ -113,6 +113,25 @@ def test_margin_keeps_the_probability_of_leaving_the_integer(cls):
     assert np.all(opt._margin.A > 10)  # ... A keeps the margin
 
 
+def test_samples_leave_the_mean_integer_at_least_at_rate_margin():
+    # counted on the asked points, independently of the implementation's variances
+    opt = evostrat.CMAES(
+        np.full(4, 1.7), 1.0, popsize=2000, seed=4, integer_variables=[2, 3],
+        margin=0.1,
+    )  # fmt: skip
+    for _ in range(40):
+        X = opt.ask()
+        opt.tell(np.sum((X - 0.2) ** 2, axis=1))
+    X = opt.ask()
+    mean_value = opt._margin.encode(opt.mean, opt.mean)[2:]
+    assert np.array_equal(mean_value, [0.0, 0.0])
+    assert np.max(opt.result.stds[2:]) < 0.05  # sigma C_jj alone: no leaving
+    leave = np.mean(X[:, 2:] != mean_value, axis=0)
+    assert np.all(leave > 0.1 - 4 * np.sqrt(0.09 / 2000)), leave
+    assert np.all(opt.ask([0]) == X[0])
+    assert evostrat.CMAES(np.zeros(2), 1.0, integer_variables=[])._margin is None
+
+
 def test_binary_mean_is_moved_to_the_margin():
     opt = evostrat.CMAES(
         np.zeros(4), 1.0, seed=1, integer_variables=[2, 3], margin=0.05,
@@ -161,6 +180,7 @@ def test_bad_integer_options_are_named():
     cases = [
         ({"integer_variables": "01"}, TypeError, "integer_variables must be"),
         ({"integer_variables": [0.5]}, TypeError, "indices must be integers"),
+        ({"integer_variables": [[0, 1]]}, TypeError, "flat sequence"),
         ({"integer_variables": [-1]}, ValueError, "indices must be >= 0"),
         ({"integer_variables": [1, 1]}, ValueError, "index 1 is given twice"),
         ({"integer_variables": [3]}, ValueError, "index 3 is out of range"),

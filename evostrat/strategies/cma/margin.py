@@ -55,7 +55,8 @@ from evostrat.strategies.options import Option
 
 def check_integer_variables(name: str, value: Any) -> dict[int, float] | None:
     """``{index: step}`` from a sequence of indices (step 1) or a mapping
-    ``{index: step}``; the indices are checked against the dimension later."""
+    ``{index: step}`` (None when empty); the indices are checked against the
+    dimension by :class:`Margin`."""
     if value is None:
         return None
     if isinstance(value, Mapping):
@@ -66,7 +67,10 @@ def check_integer_variables(name: str, value: Any) -> dict[int, float] | None:
             f"{{index: step}}, got {value!r}"
         )
     else:
-        items = [(i, 1.0) for i in np.asarray(value, dtype=object).ravel()]
+        indices = np.asarray(list(value), dtype=object)
+        if indices.ndim != 1:
+            raise TypeError(f"{name} must be a flat sequence of indices, got {value!r}")
+        items = [(i, 1.0) for i in indices]
     out: dict[int, float] = {}
     for index, step in items:
         if not isinstance(index, numbers.Integral) or isinstance(index, bool):
@@ -86,7 +90,7 @@ def check_integer_variables(name: str, value: Any) -> dict[int, float] | None:
                 f"> 0, got {step!r}"
             )
         out[int(index)] = float(step)
-    return dict(sorted(out.items()))
+    return dict(sorted(out.items())) or None  # none given: no integer variables
 
 
 #: the options CMA strategies add for integer variables (merged into their table)
