@@ -31,7 +31,10 @@ on the same integer points. The table gives, per function and library, the media
 evaluations to the target over the seeds (failures count as +inf, so the median is
 finite while fewer than half fail), and the successes; ``<= best`` says whether
 evostrat's median is at most the better of CMAwM's and pycma's with no fewer
-successes.
+successes, and the last column gives evostrat's median over that library's with a
+90 % bootstrap interval (seeds resampled in pairs), to tell a loss from noise.
+``--libraries evostrat --option defaults=pycma`` runs evostrat alone with other
+CMAES options.
 
 Run: ``nice python benchmarks/integer.py`` (n = 20, 10 seeds, a few minutes on two
 shared cores); ``--dims 20 40 --seeds 20`` for more, ``--quick`` for a smoke run.
@@ -89,6 +92,10 @@ class Problem:
         return np.sum(cont**2, axis=1) + (ones.shape[1] - count)
 
 
+#: extra CMAES options from ``--option key=value`` (e.g. ``defaults=pycma``)
+EVOSTRAT_OPTIONS: dict[str, object] = {}
+
+
 def run_evostrat(p: Problem, seed: int, cap: int) -> float:
     from evostrat import CMAES
 
@@ -97,7 +104,7 @@ def run_evostrat(p: Problem, seed: int, cap: int) -> float:
     lower[p.discrete], upper[p.discrete] = p.lower, p.upper
     opt = CMAES(
         p.x0(seed), 1.0, seed=seed, max_evals=cap, bounds=(lower, upper),
-        integer_variables=p.discrete.tolist(),
+        integer_variables=p.discrete.tolist(), **EVOSTRAT_OPTIONS,
     )  # fmt: skip
     while not opt.stop():
         fit = p(opt.ask())
@@ -164,6 +171,18 @@ FUNCTIONS = (
 )
 
 
+def ratio_interval(ours: list[float], theirs: list[float]) -> tuple[float, float]:
+    """90 % bootstrap interval of median(ours) / median(theirs), seeds resampled in
+    pairs (the same seed gives both the same start); 2000 resamples, fixed seed."""
+    a, b = np.array(ours), np.array(theirs)
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, a.size, size=(2000, a.size))
+    with np.errstate(invalid="ignore"):
+        r = np.median(a[idx], axis=1) / np.median(b[idx], axis=1)
+    lo, hi = np.nanpercentile(r, [5, 95])
+    return float(lo), float(hi)
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dims", type=int, nargs="+", default=[20])
@@ -171,38 +190,58 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--functions", nargs="+", default=list(FUNCTIONS))
     parser.add_argument("--budget", type=float, default=None, help="default 1e4 n")
     parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument("--libraries", nargs="+", default=list(LIBRARIES))
+    parser.add_argument(
+        "--option", action="append", default=[], metavar="KEY=VALUE",
+        help="an option of evostrat's CMAES (repeatable), e.g. defaults=pycma",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="3 seeds, n = 10")
     args = parser.parse_args(argv)
     if args.quick:
         args.dims, args.seeds = [10], 3
+    from evostrat import CMAES
+    from evostrat.strategies.options import option_table
+
+    table = option_table(CMAES)
+    for item in args.option:
+        key, _, text = item.partition("=")
+        EVOSTRAT_OPTIONS[key] = table[key].parse(key, text)
+    libs = args.libraries
     head = f"{'function':<22}{'n':>3}" + "".join(
-        f"{lib + ' med (ok)':>22}" for lib in LIBRARIES
+        f"{lib + ' med (ok)':>22}" for lib in libs
     )
-    print(head + "  <= best   seconds (evostrat/cmawm/pycma)")
+    print(head + "  <= best   seconds   evostrat / best [90 % bootstrap]")
     print("-" * (len(head) + 40))
     rows = []
     for n in args.dims:
         cap = int(args.budget or 1e4 * n)
         for name in args.functions:
             p = Problem(name, n)
-            evals: dict[str, list[float]] = {lib: [] for lib in LIBRARIES}
-            secs = dict.fromkeys(LIBRARIES, 0.0)
+            evals: dict[str, list[float]] = {lib: [] for lib in libs}
+            secs = dict.fromkeys(libs, 0.0)
             for seed in range(args.first_seed, args.first_seed + args.seeds):
-                for lib in LIBRARIES:
+                for lib in libs:
                     t0 = time.perf_counter()
                     evals[lib].append(RUNNERS[lib](p, seed, cap))
                     secs[lib] += time.perf_counter() - t0
-            med = {lib: float(np.median(evals[lib])) for lib in LIBRARIES}
-            ok = {lib: sum(map(math.isfinite, evals[lib])) for lib in LIBRARIES}
-            best = min(("cmawm", "pycma"), key=lambda lib: (med[lib], -ok[lib]))
-            good = med["evostrat"] <= med[best] and ok["evostrat"] >= max(
-                ok["cmawm"], ok["pycma"]
-            )
+            med = {lib: float(np.median(evals[lib])) for lib in libs}
+            ok = {lib: sum(map(math.isfinite, evals[lib])) for lib in libs}
+            good = None
+            if set(LIBRARIES) <= set(libs):
+                best = min(("cmawm", "pycma"), key=lambda lib: (med[lib], -ok[lib]))
+                good = med["evostrat"] <= med[best] and ok["evostrat"] >= max(
+                    ok["cmawm"], ok["pycma"]
+                )
             line = f"{name:<22}{n:>3}" + "".join(
-                f"{med[lib]:>14.0f} ({ok[lib]:>2}/{args.seeds:<2})" for lib in LIBRARIES
+                f"{med[lib]:>14.0f} ({ok[lib]:>2}/{args.seeds:<2})" for lib in libs
             )
-            times = "/".join(f"{secs[lib]:.0f}" for lib in LIBRARIES)
-            print(f"{line}  {'yes' if good else 'NO':>7}   {times}", flush=True)
+            times = "/".join(f"{secs[lib]:.0f}" for lib in libs)
+            verdict = {None: "-", True: "yes", False: "NO"}[good]
+            ratio = ""
+            if good is not None:
+                lo, hi = ratio_interval(evals["evostrat"], evals[best])
+                ratio = f"   /{best}: {med['evostrat'] / med[best]:.3f} [{lo:.3f}, {hi:.3f}]"
+            print(f"{line}  {verdict:>7}   {times}{ratio}", flush=True)
             rows.append({"function": name, "n": n, "evals": evals, "good": good})
     return rows
 
