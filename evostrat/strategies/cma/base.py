@@ -76,6 +76,12 @@ class CMABase(Strategy):
         ranks by the fitness plus pycma's adaptive ``BoundPenalty`` on the squared
         repair distance and updates from the unrepaired samples
         (:mod:`evostrat.strategies.cma.bounds`).
+    integer_variables : list of int or dict, optional
+        Coordinates on an integer grid, ``{index: step}`` (a list: step 1), by the
+        CMA-ES with Margin (:mod:`evostrat.strategies.cma.margin`): ``ask()``
+        returns grid points, the update uses the continuous samples.
+    margin : float, optional
+        Least probability of leaving the mean's grid value; ``1 / (n lambda)``.
 
     ``tolx`` (base option) stops when every ``sigma sqrt(C_jj)`` and every
     ``sigma |p_c|_j`` is below it (pycma).
