@@ -43,6 +43,7 @@ shared cores); ``--dims 20 40 --seeds 20`` for more, ``--quick`` for a smoke run
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 import warnings
@@ -196,6 +197,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         help="an option of evostrat's CMAES (repeatable), e.g. defaults=pycma",
     )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="3 seeds, n = 10")
+    parser.add_argument("--out", help="write every run's evaluations to this JSON")
     args = parser.parse_args(argv)
     if args.quick:
         args.dims, args.seeds = [10], 3
@@ -243,6 +245,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 ratio = f"   /{best}: {med['evostrat'] / med[best]:.3f} [{lo:.3f}, {hi:.3f}]"
             print(f"{line}  {verdict:>7}   {times}{ratio}", flush=True)
             rows.append({"function": name, "n": n, "evals": evals, "good": good})
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(rows, fh, indent=1)
     return rows
 
 
