@@ -19,6 +19,7 @@ from evostrat.kernels import cma as kcma
 from evostrat.kernels.cma import count_no_effect
 from evostrat.strategies.base import Strategy, default_popsize
 from evostrat.strategies.cma.bounds import BoundPenalty
+from evostrat.strategies.cma.margin import MARGIN_OPTIONS, Margin, setup_margin
 from evostrat.strategies.cma.params import (
     DEFAULTS,
     cma_parameters,
@@ -75,6 +76,12 @@ class CMABase(Strategy):
         ranks by the fitness plus pycma's adaptive ``BoundPenalty`` on the squared
         repair distance and updates from the unrepaired samples
         (:mod:`evostrat.strategies.cma.bounds`).
+    integer_variables : list of int or dict, optional
+        Coordinates on an integer grid, ``{index: step}`` (a list: step 1), by the
+        CMA-ES with Margin (:mod:`evostrat.strategies.cma.margin`): ``ask()``
+        returns grid points, the update uses the continuous samples.
+    margin : float, optional
+        Least probability of leaving the mean's grid value; ``1 / (n lambda)``.
 
     ``tolx`` (base option) stops when every ``sigma sqrt(C_jj)`` and every
     ``sigma |p_c|_j`` is below it (pycma).
@@ -132,6 +139,7 @@ class CMABase(Strategy):
             "any",
             check_fn=lambda name, value: value,  # needs dim: checked by BoundPenalty
         ),
+        **MARGIN_OPTIONS,  # integer_variables, margin (cma/margin.py)
     }
     _min_popsize = 2
     _vecs: np.ndarray  # rows 0, 1: p_sigma, p_c; the rest are the subclass's
@@ -167,6 +175,10 @@ class CMABase(Strategy):
         self._flat_generations = 0
         b = self.options["bounds"]
         self._bounds = None if b is None else BoundPenalty(b, self.dim)
+        self._margin: Margin | None
+        self._margin, self._bounds = setup_margin(
+            self.options, self.dim, self.popsize, self._bounds
+        )
         if self.options["tolstagnation"] is None:
             # pycma evaluates its default with the unrounded default popsize
             lam = float(self.popsize)
@@ -205,14 +217,33 @@ class CMABase(Strategy):
             if whole:  # the whole population: keep it for tell
                 self._cache["ZYX"] = ZYX
             elif self._samples_rows():  # just these rows, a new array
-                return ZYX[2] if self._bounds is None else self._bounds.repair(ZYX[2])
+                return self._to_domain(ZYX[2])
         # a copy: the cached population stays as it was
         X = ZYX[2].copy() if indices is everyone else ZYX[2][indices]
-        return X if self._bounds is None else self._bounds.repair(X)
+        return self._to_domain(X)
 
     def _row(self, index: int) -> np.ndarray:
         x = self._population()[2][index].copy()  # no resampling for the best row
-        return x if self._bounds is None else self._bounds.repair(x)
+        return self._to_domain(x)
+
+    def _to_domain(self, X: np.ndarray) -> np.ndarray:
+        """Samples as the objective sees them: repaired into ``bounds``, integer
+        coordinates encoded (:mod:`evostrat.strategies.cma.margin`)."""
+        if self._bounds is not None:
+            X = self._bounds.repair(X)
+        return X if self._margin is None else self._margin.encode(X, self.mean)
+
+    def _correct_margin(self) -> None:
+        """The margin correction after an update (integer variables only)."""
+        if self._margin is not None:
+            j = self._margin.index
+            self._margin.correct(
+                self.mean, float(self.sigma), self._sampling_variances(j)
+            )
+
+    def _sampling_variances(self, index: np.ndarray) -> np.ndarray:
+        """Variances of ``y_j`` the next samples are drawn with (``diag C``)."""
+        return self._diag_cov()[index]
 
     def _samples_rows(self) -> bool:
         """Whether :meth:`_sample_rows` makes just the rows asked for."""

@@ -195,7 +195,14 @@ class CMAES(CMABase):
                 ev, self._mats[1] = cma_linalg.eigh(self._mats[0])
                 set_decomposition(ev, self._vecs, self._mats, MAX_CONDITION)
             self._eigen_generation = self.generation + 1
+        self._correct_margin()  # integer variables (cma/margin.py)
         self._record(fb, fm, fq)
+
+    def _sampling_variances(self, index: np.ndarray) -> np.ndarray:
+        """Column norms of ``(B D)^T``: the variances of the decomposition that
+        samples the next generation (C itself may have moved on: lazy updates)."""
+        cols = self._mats[2][:, index]
+        return np.einsum("kj,kj->j", cols, cols)
 
     # ------------------------------------------------------------- stopping
     def _diag_cov(self) -> np.ndarray:

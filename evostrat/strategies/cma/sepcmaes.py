@@ -84,6 +84,7 @@ class SepCMAES(CMABase):
             fitness, ZYX, self.mean, self.sigma, self._vecs, self.generation,
             self._params, VARIANCE_SHRINK,
         )  # fmt: skip
+        self._correct_margin()  # integer variables (cma/margin.py)
         self._record(fb, fm, fq)
 
     def _diag_cov(self) -> np.ndarray:
