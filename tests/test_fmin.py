@@ -298,3 +298,33 @@ def test_bounds_pass_to_every_run():
     )
     assert res.restarts == 2
     np.testing.assert_allclose(res.xbest, 1.0, atol=1e-3)
+
+
+def test_nipop_divides_sigma0_as_the_population_doubles():
+    res = fmin_es(restarts=3, restart_strategy="nipop")
+    assert [r.popsize for r in res.runs] == [8, 16, 32, 64]
+    assert [r.sigma0 for r in res.runs] == pytest.approx(
+        [0.5, 0.5 / 1.6, 0.5 / 1.6**2, 0.5 / 1.6**3]
+    )
+
+
+def test_nbipop_gives_the_better_regime_twice_the_budget():
+    res = fmin_es(f=rastrigin, restarts=4, restart_strategy="nbipop")
+    regimes = [r.regime for r in res.runs]
+    assert regimes.count("large") == 4 and "small" in regimes
+    small_evals, large_evals = res.runs[0].evals, 0
+    best, best_regime = res.runs[0].fbest, "small"
+    for k, run in enumerate(res.runs[1:], start=1):
+        share = 2.0 if best_regime == "small" else 0.5
+        expected = "small" if small_evals < share * large_evals else "large"
+        assert run.regime == expected
+        if run.regime == "small":
+            assert run.popsize == 8  # the default population size
+            assert 0.5 * 0.01 <= run.sigma0 <= 0.5
+            small_evals += run.evals
+        else:
+            large = [r for r in res.runs[:k] if r.regime == "large"]
+            assert run.sigma0 == pytest.approx(0.5 / 1.6 ** (len(large) + 1))
+            large_evals += run.evals
+        if run.fbest < best:
+            best, best_regime = run.fbest, run.regime

@@ -19,6 +19,7 @@ from evostrat.kernels import cma as kcma
 from evostrat.kernels.cma import count_no_effect
 from evostrat.strategies.base import Strategy, default_popsize
 from evostrat.strategies.cma.bounds import BoundPenalty
+from evostrat.strategies.cma.lra import LearningRates
 from evostrat.strategies.cma.params import (
     DEFAULTS,
     cma_parameters,
@@ -63,6 +64,10 @@ class CMABase(Strategy):
     tolflatfitness : int, default 1
         Stop when the best and the 75 %-quantile fitness are equal for more than
         this many consecutive generations.
+    lr_adapt : bool, default False
+        CMAES only: adapt the learning rates of the mean and of
+        :math:`\Sigma = \sigma^2 C` from their signal-to-noise ratio (LRA-CMA-ES,
+        Nomura, Akimoto, Ono, GECCO 2023; :mod:`evostrat.strategies.cma.lra`).
     noeffectaxis, noeffectcoord : bool, default True
         Stop when adding ``0.1 sigma sqrt(eig_i) b_i`` (one principal axis per
         generation, cyclically) / ``0.2 sigma sqrt(C_jj)`` (any coordinate) leaves
@@ -126,6 +131,11 @@ class CMABase(Strategy):
         "noeffectcoord": flag(
             "stop when a coordinate step moves the mean no more", True
         ),
+        "lr_adapt": flag(
+            "learning-rate adaptation of the mean and covariance updates (Nomura "
+            "et al., GECCO 2023; cmaes' lr_adapt); CMAES only",
+            False,
+        ),
         "bounds": Option(
             None,
             "box bounds (lower, upper), each a scalar, None or an array of length dim",
@@ -134,6 +144,7 @@ class CMABase(Strategy):
         ),
     }
     _min_popsize = 2
+    _supports_lr_adapt = False  # CMAES sets it: cma/lra.py needs the full C
     _vecs: np.ndarray  # rows 0, 1: p_sigma, p_c; the rest are the subclass's
 
     # ------------------------------------------------------------------ setup
@@ -172,6 +183,11 @@ class CMABase(Strategy):
             if self.popsize == default_popsize(self.dim):
                 lam = 4 + 3 * math.log(self.dim)
             self._opts["tolstagnation"] = int(100 + 100 * self.dim**1.5 / lam)
+        self._lra = None  # learning-rate adaptation (CMAES, option lr_adapt)
+        if self.options["lr_adapt"]:
+            if not self._supports_lr_adapt:
+                raise ValueError(f"lr_adapt=True needs CMAES, not {type(self).__name__}")
+            self._lra = LearningRates(self.dim)
         self._setup_cov()
 
     def _setup_cov(self) -> None:

@@ -75,6 +75,8 @@ class CMAES(CMABase):
         Covariance matrix ``C`` (the distribution's covariance is ``sigma**2 C``).
     """
 
+    _supports_lr_adapt = True
+
     def _memory_bytes(self) -> int:
         n, lam = self.dim, self.popsize
         return 8 * (3 * n * n + 6 * lam * n + 4 * n + 2 * lam)
@@ -181,6 +183,8 @@ class CMAES(CMABase):
         lowrank = self._U.shape[0] > 0
         if lowrank and self._pending + self.popsize + 1 > self._U.shape[0]:
             self._form_cov()  # not reached on the lazy schedule; a safeguard
+        lra = self._lra  # learning-rate adaptation (cma/lra.py) or None
+        before = None if lra is None else lra.before(self)
         out = kcma.tell_full(
             fitness, ZYX, self.mean, self.sigma, self._vecs, self._mats,
             self.generation, self._params, self._U, self._ucoef, self._pending,
@@ -188,6 +192,13 @@ class CMAES(CMABase):
         self.sigma, self.hsig, fb, fm, fq, decay, self._pending = out
         if lowrank:
             self._cov_decay *= decay
+        if lra is not None:  # rescale the step, then decompose the new C
+            self._form_cov()
+            mean, self.sigma, self._mats[0] = lra.adapt(
+                self.mean, self.sigma, self._mats[0], before
+            )
+            self.mean[:] = mean
+            self._eigen_generation = -math.inf
         if self.generation + 1 - self._eigen_generation >= self.lazy_gap:
             small = self.dim <= NUMBA_EIGH_DIM  # QL in numba, else LAPACK
             if not (small and eigen_decompose(self._vecs, self._mats, MAX_CONDITION)):
