@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import math
 import os
 import sys
 import time
@@ -217,8 +216,7 @@ def run_all(solvers: list[str], args: argparse.Namespace) -> dict[str, list[Run]
         if cache_key(s, args, f, d, i) not in cached
     ]
     if args.observe:
-        todo_done = [_observed(s, args) for s in solvers]
-        return {s: runs for s, runs in zip(solvers, todo_done)}
+        return {s: _observed(s, args) for s in solvers}
     out_fh = open(args.cache, "a") if args.cache else None
     with Pool(args.jobs) if args.jobs > 1 else _Serial() as pool:
         for solver, record in pool.imap_unordered(_solve_task, todo):
@@ -277,14 +275,14 @@ def _observed(solver: str, args: argparse.Namespace) -> list[Run]:
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bbob_report import ert, group, plot_ecdf, report  # noqa: E402
+from bbob_report import aggregated_ratio, ert, group, plot_ecdf, report  # noqa: E402
 
-__all__ = ["Run", "ert", "group", "plot_ecdf", "report", "solve", "start_points"]
+__all__ = ["Run", "aggregated_ratio", "ert", "group", "plot_ecdf", "report", "solve"]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--strategies", nargs="+", default=["evostrat"])
+    parser.add_argument("--strategies", nargs="*", default=["evostrat"])
     parser.add_argument("--references", nargs="*", default=list(REFERENCES))
     parser.add_argument("--no-pycma", action="store_true", help="no references")
     parser.add_argument("--suite", default="bbob")

@@ -72,7 +72,7 @@ def report(results: dict[str, list], args: Any, references: list[str]) -> None:
             runs = [r for r in results[s] if r.dim in dims]
             line = f"    [{i}] {sum(r.hit for r in runs):>4}/{len(runs)} hit"
             line += f" {sum(r.seconds for r in runs):8.1f} s"
-            for j, ref in enumerate(references):
+            for ref in references:
                 if ref != s:
                     ratio, count = aggregated_ratio(tables[s], tables[ref], dims)
                     line += f"  /[{solvers.index(ref)}] {ratio:5.2f} ({count})"
@@ -116,7 +116,7 @@ def plot_ecdf(results: dict[str, list], path: str) -> None:
     fig, axes = plt.subplots(
         1, len(panels), figsize=(4 * len(panels), 3.6), squeeze=False
     )
-    for ax, dim in zip(axes[0], panels):
+    for ax, dim in zip(axes[0], panels, strict=True):
         for s, runs in results.items():
             chosen = [r for r in runs if dim is None or r.dim == dim]
             x = np.sort([r.evals / r.dim for r in chosen if r.hit])

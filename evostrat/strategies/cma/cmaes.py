@@ -192,13 +192,13 @@ class CMAES(CMABase):
         self.sigma, self.hsig, fb, fm, fq, decay, self._pending = out
         if lowrank:
             self._cov_decay *= decay
-        if lra is not None:  # rescale the step, then decompose the new C
+        if lra is not None and before is not None:  # rescale, decompose the new C
             self._form_cov()
             mean, self.sigma, self._mats[0] = lra.adapt(
-                self.mean, self.sigma, self._mats[0], before
+                self.mean, float(self.sigma), self._mats[0], before
             )
             self.mean[:] = mean
-            self._eigen_generation = -math.inf
+            self._eigen_generation = self.generation + 1 - math.ceil(self.lazy_gap)
         if self.generation + 1 - self._eigen_generation >= self.lazy_gap:
             small = self.dim <= NUMBA_EIGH_DIM  # QL in numba, else LAPACK
             if not (small and eigen_decompose(self._vecs, self._mats, MAX_CONDITION)):
