@@ -71,7 +71,7 @@ def fmin(
     restarts: int = 0,
     seed: int | None = None,
     evaluator: Any = None,
-    restart_strategy: str = "ipop",
+    restart_strategy: str = "bipop",
     vectorized: bool = False,
     maximize: bool = False,
     popsize: int | None = None,
@@ -108,7 +108,8 @@ def fmin(
         under an ``MPIEvaluator`` rank 0's draw is broadcast to every rank.
     evaluator : evaluator, optional
         Shared by all runs (``SerialEvaluator`` when None); its ``stats`` add up.
-    restart_strategy : {"ipop", "bipop", "nipop", "nbipop"}
+    restart_strategy : {"bipop", "ipop", "nipop", "nbipop"}
+        BIPOP by default (chosen on bbob, see ``docs/cmaes.md``).
         IPOP (Auger & Hansen 2005) doubles the population size at each restart;
         BIPOP (Hansen 2009) interlaces that regime with small-population runs;
         NIPOP also divides sigma0 by 1.6 at each restart and NBIPOP interlaces that

@@ -186,7 +186,9 @@ class CMABase(Strategy):
         self._lra = None  # learning-rate adaptation (CMAES, option lr_adapt)
         if self.options["lr_adapt"]:
             if not self._supports_lr_adapt:
-                raise ValueError(f"lr_adapt=True needs CMAES, not {type(self).__name__}")
+                raise ValueError(
+                    f"lr_adapt=True needs CMAES, not {type(self).__name__}"
+                )
             self._lra = LearningRates(self.dim)
         self._setup_cov()
 

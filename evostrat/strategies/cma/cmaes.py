@@ -9,9 +9,10 @@ safeguards of pycma 4.x (``cma.CMAEvolutionStrategy``):
   :math:`c_1 + c_\mu \sum w = 0`, limited by :math:`(1 - c_1 - c_\mu)/(c_\mu n)`
   and :math:`1 + 2\mu^-_{eff}/(\mu_{eff} + 2)` (tutorial eq. (53), pycma's
   ``RecombinationWeights.finalize_negative_weights``);
-* :math:`c_1, c_\mu, c_c, c_\sigma, d_\sigma`: the tutorial's Table 1 (eqs.
-  (54)-(58)) by default, or pycma 4.x's variants of them with
-  ``defaults="pycma"`` (:func:`~evostrat.strategies.cma.params.cma_parameters`
+* :math:`c_1, c_\mu, c_c, c_\sigma, d_\sigma`: pycma 4.x's variants of the
+  tutorial's Table 1 by default (chosen on bbob, ``docs/cmaes.md``), or Table 1
+  itself (eqs. (54)-(58)) with ``defaults="tutorial"``
+  (:func:`~evostrat.strategies.cma.params.cma_parameters`
   lists both);
 * :math:`h_\sigma = 1` iff :math:`\|p_\sigma\|^2 / (1 - (1 - c_\sigma)^{2(g+1)}) / n
   - 1 < 1 + 4/(n + 1)` (pycma's form of the tutorial's eq. (45) test);
@@ -28,7 +29,8 @@ See ``docs/cmaes.md`` for the full derivation and the stop criteria.
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import replace
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -42,6 +44,7 @@ from evostrat.kernels.cma_eigen import (
 from evostrat.strategies.cma import linalg as cma_linalg
 from evostrat.strategies.cma.base import MAX_CONDITION, CMABase
 from evostrat.strategies.cma.params import cma_parameters, recombination_weights
+from evostrat.strategies.options import Option
 
 #: up to this dimension C is decomposed by the Householder + QL kernel
 #: (:func:`evostrat.kernels.cma_eigen.ql_eigh`); above it by NumPy's ``eigh``, on one
@@ -53,7 +56,7 @@ __all__ = ["CMAES", "cma_parameters", "recombination_weights"]
 
 
 class CMAES(CMABase):
-    r"""CMA-ES with the tutorial's defaults (Hansen, arXiv:1604.00772, 2016, Table 1).
+    r"""CMA-ES (Hansen, arXiv:1604.00772, 2016), by default with pycma's constants.
 
     Samples :math:`x_i = m + \sigma B D z_i`, :math:`z_i` from the counter-based
     stream of individual ``i`` of the generation; ``tell`` updates the mean
@@ -62,8 +65,10 @@ class CMAES(CMABase):
     :math:`\sigma` by CSA (eq. (44)). See the module docstring for the parameters.
 
     Options are those of :class:`~evostrat.strategies.cma.base.CMABase`
-    (``active``, ``defaults``, ``bounds`` and pycma's stop criteria), listed with
-    their defaults in ``docs/strategies.md``.
+    (``active``, ``defaults``, ``lr_adapt``, ``bounds`` and pycma's stop criteria),
+    listed with their defaults in ``docs/strategies.md``; ``defaults`` is
+    ``"pycma"`` here (measured on bbob, ``docs/cmaes.md``), ``"tutorial"`` selects
+    the tutorial's Table 1.
 
     Attributes
     ----------
@@ -75,6 +80,11 @@ class CMAES(CMABase):
         Covariance matrix ``C`` (the distribution's covariance is ``sigma**2 C``).
     """
 
+    #: pycma's constants by default: they did better on bbob than the tutorial's
+    #: Table 1 at the default (small) lambda (docs/cmaes.md, "Defaults chosen on bbob")
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        "defaults": replace(CMABase.OPTIONS["defaults"], default="pycma"),
+    }
     _supports_lr_adapt = True
 
     def _memory_bytes(self) -> int:
