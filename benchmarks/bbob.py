@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import math
 import os
 import sys
 import time
@@ -71,6 +72,7 @@ class Run(NamedTuple):
     evals: int  # to the final target if hit, else all that were spent
     hit: bool
     seconds: float
+    fbest: float = math.nan  # best f observed (noisy suites: compare these)
 
 
 def start_points(problem: Any, seed: int) -> Callable[[], np.ndarray]:
@@ -171,8 +173,9 @@ def solve(problem: Any, solver: str, budget: int, seed: int) -> Run:
     hit = f.hit_at is not None
     evals = f.hit_at if hit else problem.evaluations
     return Run(
-        problem.id_function, problem.dimension, problem.id_instance, evals, hit, seconds
-    )
+        problem.id_function, problem.dimension, problem.id_instance, evals, hit,
+        seconds, float(problem.best_observed_fvalue1),
+    )  # fmt: skip
 
 
 def problem_seed(function: int, dim: int, instance: int, seed: int) -> int:
@@ -180,7 +183,7 @@ def problem_seed(function: int, dim: int, instance: int, seed: int) -> int:
     return seed + 1000 * (10000 * function + 100 * dim + instance)
 
 
-def _solve_task(task: tuple) -> tuple[str, dict[str, Any]]:
+def _solve_task(task: tuple) -> tuple[str, tuple[int, int, int], dict[str, Any]]:
     """Worker: one (solver, suite, function, dim, instance) -> a cache record."""
     solver, suite_name, fid, dim, inst, budget, seed = task
     import cocoex
@@ -191,7 +194,7 @@ def _solve_task(task: tuple) -> tuple[str, dict[str, Any]]:
     run = solve(problem, solver, int(budget * dim), problem_seed(fid, dim, inst, seed))
     problem.free()
     suite.free()
-    return solver, run._asdict()
+    return solver, (fid, dim, inst), run._asdict()
 
 
 def cache_key(solver: str, args: argparse.Namespace, f: int, d: int, i: int) -> str:
@@ -219,9 +222,8 @@ def run_all(solvers: list[str], args: argparse.Namespace) -> dict[str, list[Run]
         return {s: _observed(s, args) for s in solvers}
     out_fh = open(args.cache, "a") if args.cache else None
     with Pool(args.jobs) if args.jobs > 1 else _Serial() as pool:
-        for solver, record in pool.imap_unordered(_solve_task, todo):
-            key = cache_key(solver, args, record["function"], record["dim"],
-                            record["instance"])  # fmt: skip
+        for solver, (f, d, i), record in pool.imap_unordered(_solve_task, todo):
+            key = cache_key(solver, args, f, d, i)  # as asked: bbob-noisy f1 is 101
             cached[key] = record
             if out_fh is not None:
                 out_fh.write(json.dumps({"key": key, **record}) + "\n")
@@ -275,7 +277,7 @@ def _observed(solver: str, args: argparse.Namespace) -> list[Run]:
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bbob_report import aggregated_ratio, ert, group, plot_ecdf, report  # noqa: E402
+from bbob_report import aggregated_ratio, ert, group, plot_ecdf, report, report_fbest  # noqa: E402
 
 __all__ = ["Run", "aggregated_ratio", "ert", "group", "plot_ecdf", "report", "solve"]
 
@@ -308,6 +310,8 @@ def main(argv: list[str] | None = None) -> None:
     solvers = list(args.strategies) + list(args.references)
     results = run_all(solvers, args)
     report(results, args, list(args.references))
+    if args.suite != "bbob":
+        report_fbest(results)
     if args.plot:
         plot_ecdf(results, args.plot)
         print(f"ECDF figure: {args.plot}")

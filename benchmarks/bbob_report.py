@@ -132,3 +132,22 @@ def plot_ecdf(results: dict[str, list], path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def report_fbest(results: dict[str, list]) -> None:
+    """Noisy suites, where few runs hit 1e-8: per (function, dim) the median over
+    instances of log10(fbest - the best fbest any solver reached + 1e-8)."""
+    import numpy as np
+
+    solvers = list(results)
+    tables = {s: group(runs) for s, runs in results.items()}
+    print("\nmedian log10(fbest - best over the solvers + 1e-8), lower is better")
+    print("  f  dim" + "".join(f"{f'[{i}]':>8}" for i in range(len(solvers))))
+    for key in sorted(tables[solvers[0]], key=lambda k: (k[1], k[0])):
+        per_instance = zip(*(tables[s][key] for s in solvers), strict=True)
+        gaps = []
+        for runs in per_instance:
+            best = min(r.fbest for r in runs)
+            gaps.append([math.log10(r.fbest - best + 1e-8) for r in runs])
+        medians = np.median(np.array(gaps), axis=0)
+        print(f"{key[0]:>3} {key[1]:>4}" + "".join(f"{m:8.2f}" for m in medians))
