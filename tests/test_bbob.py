@@ -127,3 +127,16 @@ def test_quick_mode_prints_the_table_judge_and_ecdf_and_writes_coco_data(tmp_pat
     assert float(precision) < 1e-8 and int(evals) >= cmaes_ert
     for solver in ("snes", "pycma-ipop"):
         assert (tmp_path / "exdata" / solver / "bbobexp_f15.info").is_file()
+
+
+def test_noisy_suite_reports_the_best_values_reached(capsys):
+    bbob.main(
+        ["--suite", "bbob-noisy", "--dims", "2", "--functions", "1", "--instances", "1",
+         "--budget", "100", "--strategies", "cmaes", "--references", "cmaes-pkg",
+         "--plot", ""]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    table = out[out.index("median log10") :].splitlines()
+    values = [float(v) for v in table[2].split()[2:]]
+    assert table[2].split()[:2] == ["101", "2"] and len(values) == 2
+    assert min(values) == -8.0  # the better solver's gap is 0 (+1e-8)
