@@ -117,7 +117,7 @@ def test_quick_mode_prints_the_table_judge_and_ecdf_and_writes_coco_data(tmp_pat
     assert set(rows) == {("1", "2"), ("8", "2"), ("15", "2")}
     cmaes_ert, cmaes_hits = int(rows["1", "2"][0]), rows["1", "2"][1]
     assert cmaes_hits == "1/1" and "summary" in out.stdout
-    assert "judge cmaes: hits" in out.stdout and "ERT ratio to pycma" in out.stdout
+    assert "judge cmaes: hits" in out.stdout and "ERT ratios to pycma" in out.stdout
     figure = tmp_path / "ecdf.png"
     assert figure.read_bytes()[:4] == b"\x89PNG" and figure.stat().st_size > 5000
     # COCO's own logger agrees: the run reached 1e-8 and used at least that many
