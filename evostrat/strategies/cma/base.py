@@ -68,6 +68,10 @@ class CMABase(Strategy):
         CMAES only: adapt the learning rates of the mean and of
         :math:`\Sigma = \sigma^2 C` from their signal-to-noise ratio (LRA-CMA-ES,
         Nomura, Akimoto, Ono, GECCO 2023; :mod:`evostrat.strategies.cma.lra`).
+    mirrored : bool, default False
+        CMAES only: individuals ``2k + 1`` are the mirror images ``-z`` of ``2k``, and
+        only the better of each pair may be selected (Brockhoff et al., PPSN 2010;
+        Auger et al., GECCO 2011; :mod:`evostrat.strategies.cma.mirrored`).
     noeffectaxis, noeffectcoord : bool, default True
         Stop when adding ``0.1 sigma sqrt(eig_i) b_i`` (one principal axis per
         generation, cyclically) / ``0.2 sigma sqrt(C_jj)`` (any coordinate) leaves
@@ -136,6 +140,11 @@ class CMABase(Strategy):
             "et al., GECCO 2023; cmaes' lr_adapt); CMAES only",
             False,
         ),
+        "mirrored": flag(
+            "mirrored sampling with pairwise selection (Brockhoff et al. 2010, Auger "
+            "et al. 2011); CMAES only",
+            False,
+        ),
         "bounds": Option(
             None,
             "box bounds (lower, upper), each a scalar, None or an array of length dim",
@@ -144,7 +153,7 @@ class CMABase(Strategy):
         ),
     }
     _min_popsize = 2
-    _supports_lr_adapt = False  # CMAES sets it: cma/lra.py needs the full C
+    _supports_variants = False  # lr_adapt, mirrored: CMAES sets it (full C)
     _vecs: np.ndarray  # rows 0, 1: p_sigma, p_c; the rest are the subclass's
 
     # ------------------------------------------------------------------ setup
@@ -183,13 +192,11 @@ class CMABase(Strategy):
             if self.popsize == default_popsize(self.dim):
                 lam = 4 + 3 * math.log(self.dim)
             self._opts["tolstagnation"] = int(100 + 100 * self.dim**1.5 / lam)
-        self._lra = None  # learning-rate adaptation (CMAES, option lr_adapt)
-        if self.options["lr_adapt"]:
-            if not self._supports_lr_adapt:
-                raise ValueError(
-                    f"lr_adapt=True needs CMAES, not {type(self).__name__}"
-                )
-            self._lra = LearningRates(self.dim)
+        for name in ("lr_adapt", "mirrored"):  # variants in cma/lra.py, cma/mirrored.py
+            if self.options[name] and not self._supports_variants:
+                raise ValueError(f"{name}=True needs CMAES, not {type(self).__name__}")
+        self._lra = LearningRates(self.dim) if self.options["lr_adapt"] else None
+        self._mirrored = bool(self.options["mirrored"])
         self._setup_cov()
 
     def _setup_cov(self) -> None:

@@ -42,6 +42,7 @@ from evostrat.kernels.cma_eigen import (
     set_decomposition,
 )
 from evostrat.strategies.cma import linalg as cma_linalg
+from evostrat.strategies.cma import mirrored
 from evostrat.strategies.cma.base import MAX_CONDITION, CMABase
 from evostrat.strategies.cma.params import cma_parameters, recombination_weights
 from evostrat.strategies.options import Option
@@ -85,7 +86,7 @@ class CMAES(CMABase):
     OPTIONS: ClassVar[dict[str, Option]] = {
         "defaults": replace(CMABase.OPTIONS["defaults"], default="pycma"),
     }
-    _supports_lr_adapt = True
+    _supports_variants = True
 
     def _memory_bytes(self) -> int:
         n, lam = self.dim, self.popsize
@@ -156,17 +157,24 @@ class CMAES(CMABase):
         """``[Z, Y, X]`` of rows ``indices`` (small n) or, for large n, always of
         the whole population (``whole``: whether ``indices`` is everyone)."""
         n = self.dim
+        rows = mirrored.partners(indices) if self._mirrored else indices
         if n <= kcma.BLAS_DIM:
-            return kcma.sample_full(
-                self._key, self.generation, indices, self._mats[2], self.mean,
-                self.sigma,
-            )  # fmt: skip
+            ZYX = kcma.sample_full(
+                self._key, self.generation, rows, self._mats[2], self.mean, self.sigma
+            )
+            if self._mirrored:
+                mirrored.mirror(ZYX, indices, self.mean, self.sigma)
+            return ZYX
         # large n: always the whole population, Y = Z (B D)^T by one BLAS product
         # (rows of differently shaped products need not be bit-identical)
         ZYX = np.empty((3, self.popsize, n))
+        everyone = self._all_indices
         ZYX[0] = rng.normal_rows(
-            self._key, self.generation, self._all_indices, n, rng.STREAM_NORMAL
-        )
+            self._key, self.generation, mirrored.partners(everyone)
+            if self._mirrored else everyone, n, rng.STREAM_NORMAL,
+        )  # fmt: skip
+        if self._mirrored:
+            ZYX[0, 1::2] *= -1.0
         np.dot(ZYX[0], self._mats[2], out=ZYX[1])
         np.multiply(ZYX[1], self.sigma, out=ZYX[2])
         ZYX[2] += self.mean
@@ -195,11 +203,14 @@ class CMAES(CMABase):
             self._form_cov()  # not reached on the lazy schedule; a safeguard
         lra = self._lra  # learning-rate adaptation (cma/lra.py) or None
         before = None if lra is None else lra.before(self)
+        ranked = mirrored.pairwise_ranks(fitness) if self._mirrored else fitness
         out = kcma.tell_full(
-            fitness, ZYX, self.mean, self.sigma, self._vecs, self._mats,
+            ranked, ZYX, self.mean, self.sigma, self._vecs, self._mats,
             self.generation, self._params, self._U, self._ucoef, self._pending,
         )  # fmt: skip
         self.sigma, self.hsig, fb, fm, fq, decay, self._pending = out
+        if self._mirrored:  # the stop criteria see the true fitness, not ranks
+            fb, fm, fq = mirrored.fitness_stats(fitness)
         if lowrank:
             self._cov_decay *= decay
         if lra is not None and before is not None:  # rescale, decompose the new C

@@ -1,4 +1,5 @@
-"""CMAES(lr_adapt=True): learning-rate adaptation (Nomura et al., GECCO 2023)."""
+"""CMAES variants: lr_adapt (Nomura et al., GECCO 2023) and mirrored sampling with
+pairwise selection (Brockhoff et al., PPSN 2010; Auger et al., GECCO 2011)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 import evostrat
 from evostrat import functions as F
+from evostrat.strategies.cma import mirrored
 from evostrat.strategies.cma.cmaes import CMAES
 
 
@@ -43,7 +45,7 @@ def test_noise_lowers_the_learning_rates_and_a_clean_slope_keeps_them():
 
 def test_off_by_default_and_refused_by_sepcmaes():
     assert CMAES(np.ones(3), 1.0)._lra is None
-    with pytest.raises(ValueError, match="lr_adapt"):
+    with pytest.raises(ValueError, match="lr_adapt=True needs CMAES"):
         evostrat.SepCMAES(np.ones(3), 1.0, lr_adapt=True)
 
 
@@ -87,3 +89,30 @@ def test_sphere_cost_equals_the_cmaes_package():
     assert abs(np.median(ours) / np.median(theirs) - 1) < 0.15
     plain = evostrat.fmin(F.sphere, np.full(n, 3.0), 2.0, seed=1, target=target)
     assert plain.evals < 0.6 * np.median(ours)  # LRA's price on a clean sphere
+
+
+def test_mirrored_pairs_and_rebuilt_rows():
+    opt = CMAES(np.ones(5), 1.0, seed=1, popsize=7, mirrored=True)
+    X = opt.ask()
+    np.testing.assert_allclose(X[1::2] - opt.mean, -(X[0:6:2] - opt.mean))
+    assert np.array_equal(opt.ask([3, 6]), X[[3, 6]])  # one stream per pair
+    plain = CMAES(np.ones(5), 1.0, seed=1, popsize=7).ask()
+    np.testing.assert_array_equal(X[0::2], plain[0::2])
+    with pytest.raises(ValueError, match="mirrored=True needs CMAES"):
+        evostrat.SepCMAES(np.ones(3), 1.0, mirrored=True)
+
+
+def test_pairwise_selection_ranks_the_worse_of_each_pair_last():
+    f = np.array(
+        [5.0, 1.0, 2.0, 3.0, 0.5, 9.0, 7.0]
+    )  # pairs (0,1) (2,3) (4,5), 6 alone
+    ranks = mirrored.pairwise_ranks(f)
+    # the better ones 1, 2, 4 and the lone 6 first, by fitness; then 0, 3, 5
+    assert list(np.argsort(ranks)) == [4, 1, 2, 6, 3, 0, 5]
+    assert mirrored.fitness_stats(f) == (0.5, 3.0, 7.0)
+
+
+def test_mirrored_converges_and_stops_on_true_fitness():
+    res = evostrat.fmin(F.sphere, np.full(10, 3.0), 2.0, seed=1, mirrored=True)
+    # measured: 1340 evaluations to 1e-8 (plain CMA-ES: 1460, median of 11 seeds)
+    assert res.fbest < 1e-10 and ({"tolfun", "tolx"} & set(res.stop)), res.stop
