@@ -1,43 +1,57 @@
-"""COCO's ``bbob`` suite (through ``cocoex``): evostrat against pycma, same problems.
+"""COCO's ``bbob`` suite (through ``cocoex``): evostrat against pycma and cmaes.
 
-Each problem of the suite that ``--functions``, ``--dims`` and ``--instances`` select
-is solved by every solver in turn. A solver restarts IPOP-style (up to 9 restarts,
-the population doubling each time) until the problem's final target
-``f - f_opt < 1e-8`` is hit or ``--budget x dim`` evaluations are spent:
+Each problem that ``--suite``, ``--functions``, ``--dims`` and ``--instances`` select
+is solved by every solver in turn, all with the same start points, ``sigma0 = 2``
+(a fifth of the domain ``[-5, 5]``) and budget ``--budget x dim`` evaluations, each
+restarting (up to 9 large-population restarts) until the problem's final target
+``f - f_opt < 1e-8`` is hit or the budget is spent. The solvers:
 
-* an evostrat strategy (``--strategies``, default ``cmaes``)::
+* evostrat (``--strategies``): ``NAME`` or ``NAME:key=value,...`` runs::
 
-      evostrat.fmin(problem, x0, 2, strategy=name, restarts=9, max_evals=budget,
-                    seed=seed, callback=lambda opt: problem.final_target_hit)
+      evostrat.fmin(problem, x0, 2, strategy=NAME, restarts=9, max_evals=budget,
+                    seed=seed, callback=lambda opt: problem.final_target_hit, **kv)
 
-* ``pycma``: ``cma.fmin2(problem, x0, 2, {"maxfevals": budget, "seed": seed,
-  "termination_callback": lambda es: problem.final_target_hit}, restarts=9)``.
+  with fmin's defaults for everything not given (``evostrat`` alone: ``cmaes``);
+* references (``--references``): ``pycma-ipop`` and ``pycma-bipop`` are
+  ``cma.fmin2(problem, x0, 2, {"maxfevals": budget, "seed": seed + 1,
+  "termination_callback": ...}, restarts=9, bipop=...)``; ``cmaes-pkg`` and
+  ``cmaes-pkg-lra`` are the ``cmaes`` package's ``CMA`` (``lr_adapt=True`` for the
+  second) in an IPOP loop of the same shape (restart on ``should_stop()``, the
+  population doubled).
 
-Both solvers start from the same points: the first run from the domain's centre
-(``problem.initial_solution``), each restart from the sum of two ``U(-2.5, 2.5)``
-draws per coordinate (the density of COCO's ``initial_solution_proposal`` on
-``bbob``), drawn from a generator seeded by the problem. ``sigma0 = 2`` is a fifth
-of the domain ``[-5, 5]``. The table gives, per function and dimension, the expected
-running time (COCO's ERT: all evaluations of all instances divided by the number of
-instances that hit the target) and the number of hits. The summary gives, per
-dimension, the problems solved and the geometric mean of the ERT ratio over the
-functions that both solvers solved on every instance. ``--observe`` also writes each
-solver's runs to ``exdata/<solver>`` in COCO's format, for ``cocopp``.
+The first run starts from the domain's centre (``problem.initial_solution``), each
+restart from the sum of two ``U(-2.5, 2.5)`` draws per coordinate (the density of
+COCO's ``initial_solution_proposal``), drawn from a generator seeded by the problem.
+
+Output: per function and dimension COCO's expected running time (ERT: all
+evaluations of all instances over the number of instances that hit the target) and
+the hits; per dimension the problems hit and the *aggregated ERT ratio* against each
+reference (geometric mean of the ERT ratios over the functions both hit at least
+once); and an empirical runtime distribution (``--plot``, ECDF of the evaluations
+to the final target over all problems, per dimension). ``--cache FILE`` keeps every
+run (JSON lines) and reuses them, so solvers can be added to a measurement later;
+``--jobs`` solves problems in parallel; ``--observe`` writes COCO data to
+``exdata/<solver>`` for ``cocopp`` (with ``--jobs 1``).
 
 Usage::
 
-    python benchmarks/bbob.py                          # f1-f24, 2-10-D, 3 instances
-    python benchmarks/bbob.py --dims 20 --functions 1 2 8 10 --budget 2000
-    python benchmarks/bbob.py --strategies cmaes sepcmaes snes --observe
-    python -m cocopp exdata/cmaes exdata/pycma          # COCO's plots (cocopp)
+    python benchmarks/bbob.py --quick                     # seconds (the test)
+    nice python benchmarks/bbob.py --dims 2 3 5 --instances $(seq 1 15) \\
+        --strategies evostrat evostrat:restart_strategy=ipop --cache bbob.jsonl
+    python benchmarks/bbob.py --suite bbob-noisy --functions 101 102 103
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import json
 import math
+import os
+import sys
 import time
 from collections.abc import Callable
+from multiprocessing import Pool
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -46,6 +60,7 @@ import evostrat
 
 SIGMA0 = 2.0
 RESTARTS = 9
+REFERENCES = ("pycma-ipop", "pycma-bipop", "cmaes-pkg", "cmaes-pkg-lra")
 
 
 class Run(NamedTuple):
@@ -57,6 +72,7 @@ class Run(NamedTuple):
     evals: int  # to the final target if hit, else all that were spent
     hit: bool
     seconds: float
+    fbest: float = math.nan  # best f observed (noisy suites: compare these)
 
 
 def start_points(problem: Any, seed: int) -> Callable[[], np.ndarray]:
@@ -88,12 +104,51 @@ class Counting:
         return value
 
 
+def parse_solver(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"cmaes:restart_strategy=bipop,popsize=8"`` -> ``("cmaes", {...})``."""
+    name, _, rest = spec.partition(":")
+    options: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ValueError(f"solver {spec!r}: expected key=value, got {item!r}")
+        try:
+            options[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            options[key] = text  # a bare string such as bipop
+    return ("cmaes" if name == "evostrat" else name), options
+
+
+def run_cmaes_package(f, x0, budget, seed, done, lr_adapt: bool) -> None:
+    """The ``cmaes`` package's CMA in an IPOP loop (restart on ``should_stop``)."""
+    import cmaes
+
+    popsize, evals = None, 0
+    for run in range(RESTARTS + 1):
+        opt = cmaes.CMA(
+            mean=x0(), sigma=SIGMA0, seed=seed + run, population_size=popsize,
+            lr_adapt=lr_adapt,
+        )  # fmt: skip
+        popsize = 2 * opt.population_size
+        while True:
+            pairs = []
+            for _ in range(opt.population_size):
+                x = opt.ask()
+                pairs.append((x, f(x)))
+            evals += len(pairs)
+            opt.tell(pairs)
+            if done() or evals >= budget:
+                return
+            if opt.should_stop():
+                break
+
+
 def solve(problem: Any, solver: str, budget: int, seed: int) -> Run:
-    """Run ``solver`` ("pycma" or an evostrat strategy name) on ``problem``."""
+    """Run ``solver`` (a reference name or an evostrat spec) on ``problem``."""
     f = Counting(problem)
     x0 = start_points(problem, seed)
     t0 = time.perf_counter()
-    if solver == "pycma":
+    if solver.startswith("pycma"):  # "pycma" alone: IPOP, as before
         import cma
 
         options = {
@@ -102,28 +157,100 @@ def solve(problem: Any, solver: str, budget: int, seed: int) -> Run:
             "termination_callback": lambda es: problem.final_target_hit,
             "verbose": -9,
         }
-        cma.fmin2(f, x0, SIGMA0, options, restarts=RESTARTS)
+        bipop = solver == "pycma-bipop"
+        cma.fmin2(f, x0, SIGMA0, options, restarts=RESTARTS, bipop=bipop)
+    elif solver in ("cmaes-pkg", "cmaes-pkg-lra"):
+        done = lambda: problem.final_target_hit  # noqa: E731
+        run_cmaes_package(f, x0, budget, seed, done, solver == "cmaes-pkg-lra")
     else:
+        name, options = parse_solver(solver)
         evostrat.fmin(
-            f,
-            x0,
-            SIGMA0,
-            strategy=solver,
-            restarts=RESTARTS,
-            seed=seed,
-            max_evals=budget,
-            callback=lambda opt: problem.final_target_hit,
-        )
+            f, x0, SIGMA0, strategy=name, restarts=RESTARTS, seed=seed,
+            max_evals=budget, callback=lambda opt: problem.final_target_hit,
+            **options,
+        )  # fmt: skip
     seconds = time.perf_counter() - t0
     hit = f.hit_at is not None
     evals = f.hit_at if hit else problem.evaluations
     return Run(
-        problem.id_function, problem.dimension, problem.id_instance, evals, hit, seconds
-    )
+        problem.id_function, problem.dimension, problem.id_instance, evals, hit,
+        seconds, float(problem.best_observed_fvalue1),
+    )  # fmt: skip
 
 
-def run_solver(solver: str, args: argparse.Namespace) -> list[Run]:
-    """Every selected problem, solved by ``solver``, observed if ``--observe``."""
+def problem_seed(function: int, dim: int, instance: int, seed: int) -> int:
+    """The seed of a problem's start points and solver runs (same for all solvers)."""
+    return seed + 1000 * (10000 * function + 100 * dim + instance)
+
+
+def _solve_task(task: tuple) -> tuple[str, tuple[int, int, int], dict[str, Any]]:
+    """Worker: one (solver, suite, function, dim, instance) -> a cache record."""
+    solver, suite_name, fid, dim, inst, budget, seed = task
+    import cocoex
+
+    options = f"dimensions: {dim} function_indices: {fid} instance_indices: {inst}"
+    suite = cocoex.Suite(suite_name, "", options)
+    problem = next(iter(suite))
+    run = solve(problem, solver, int(budget * dim), problem_seed(fid, dim, inst, seed))
+    problem.free()
+    suite.free()
+    return solver, (fid, dim, inst), run._asdict()
+
+
+def cache_key(solver: str, args: argparse.Namespace, f: int, d: int, i: int) -> str:
+    return f"{args.suite}|{solver}|{args.budget:g}|{args.seed}|{f}|{d}|{i}"
+
+
+def run_all(solvers: list[str], args: argparse.Namespace) -> dict[str, list[Run]]:
+    """Every selected problem solved by every solver (reusing ``--cache``)."""
+    cached: dict[str, dict[str, Any]] = {}
+    if args.cache and os.path.exists(args.cache):
+        with open(args.cache) as fh:
+            for line in fh:
+                record = json.loads(line)
+                cached[record.pop("key")] = record
+    problems = [
+        (f, d, i) for d in args.dims for f in args.functions for i in args.instances
+    ]
+    todo = [
+        (s, args.suite, f, d, i, args.budget, args.seed)
+        for f, d, i in problems  # dimension by dimension: small ones first
+        for s in solvers
+        if cache_key(s, args, f, d, i) not in cached
+    ]
+    if args.observe:
+        return {s: _observed(s, args) for s in solvers}
+    out_fh = open(args.cache, "a") if args.cache else None
+    with Pool(args.jobs) if args.jobs > 1 else _Serial() as pool:
+        for solver, (f, d, i), record in pool.imap_unordered(_solve_task, todo):
+            key = cache_key(solver, args, f, d, i)  # as asked: bbob-noisy f1 is 101
+            cached[key] = record
+            if out_fh is not None:
+                out_fh.write(json.dumps({"key": key, **record}) + "\n")
+                out_fh.flush()
+    if out_fh is not None:
+        out_fh.close()
+    return {
+        s: [Run(**cached[cache_key(s, args, f, d, i)]) for f, d, i in problems]
+        for s in solvers
+    }
+
+
+class _Serial:
+    """``Pool``'s ``imap_unordered`` in this process."""
+
+    def __enter__(self) -> _Serial:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def imap_unordered(self, fn: Callable, tasks: list) -> Any:
+        return map(fn, tasks)
+
+
+def _observed(solver: str, args: argparse.Namespace) -> list[Run]:
+    """``solver`` on every problem, written to ``exdata/<solver>`` by COCO."""
     import cocoex
 
     options = (
@@ -131,95 +258,63 @@ def run_solver(solver: str, args: argparse.Namespace) -> list[Run]:
         f"function_indices: {','.join(map(str, args.functions))} "
         f"instance_indices: {','.join(map(str, args.instances))}"
     )
-    suite = cocoex.Suite("bbob", "", options)
-    observer = None
-    if args.observe:
-        observer = cocoex.Observer(
-            "bbob", f"result_folder: {solver} algorithm_name: {solver}"
-        )
+    suite = cocoex.Suite(args.suite, "", options)
+    folder = solver.replace(":", "_").replace("=", "-").replace(",", "_")
+    observer = cocoex.Observer(
+        args.suite.split("-")[0] if args.suite == "bbob" else args.suite,
+        f"result_folder: {folder} algorithm_name: {folder}",
+    )
     runs = []
     for problem in suite:
-        if observer is not None:
-            problem.observe_with(observer)
-        seed = 1000 * problem.index + args.seed
+        problem.observe_with(observer)
+        seed = problem_seed(
+            problem.id_function, problem.dimension, problem.id_instance, args.seed
+        )
         runs.append(solve(problem, solver, int(args.budget * problem.dimension), seed))
         problem.free()
     suite.free()
     return runs
 
 
-def ert(runs: list[Run]) -> float:
-    """COCO's expected running time: all evaluations over the number of hits."""
-    hits = sum(r.hit for r in runs)
-    return sum(r.evals for r in runs) / hits if hits else math.inf
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bbob_report import aggregated_ratio, ert, group, plot_ecdf, report, report_fbest  # noqa: E402
 
-
-def group(runs: list[Run]) -> dict[tuple[int, int], list[Run]]:
-    """Runs by (function, dimension)."""
-    out: dict[tuple[int, int], list[Run]] = {}
-    for r in runs:
-        out.setdefault((r.function, r.dim), []).append(r)
-    return out
-
-
-def report(results: dict[str, list[Run]], args: argparse.Namespace) -> None:
-    """The ERT table, then the summary per dimension."""
-    solvers = list(results)
-    tables = {s: group(runs) for s, runs in results.items()}
-    keys = sorted(tables[solvers[0]], key=lambda k: (k[1], k[0]))
-    print(
-        f"# bbob, instances {args.instances}, budget {args.budget:g} x dim, "
-        f"IPOP restarts <= {RESTARTS}, sigma0 = {SIGMA0:g}, target f - fopt < 1e-8"
-    )
-    print("  f  dim" + "".join(f"{s + ' ERT':>18}{'hits':>6}" for s in solvers))
-    for key in keys:
-        cells = ""
-        for s in solvers:
-            runs = tables[s][key]
-            value = ert(runs)
-            text = f"{value:.0f}" if math.isfinite(value) else "-"
-            cells += f"{text:>18}{sum(r.hit for r in runs):>4}/{len(runs)}"
-        print(f"{key[0]:>3} {key[1]:>4}" + cells)
-    reference = solvers[-1]
-    print(f"\nsummary (ratio: ERT / {reference}'s ERT, geometric mean over the")
-    print("functions both solved on every instance)")
-    for dim in args.dims:
-        line = f"  {dim:>3}-D"
-        for s in solvers:
-            runs = [r for r in results[s] if r.dim == dim]
-            solved = sum(r.hit for r in runs)
-            seconds = sum(r.seconds for r in runs)
-            line += f"  {s}: {solved}/{len(runs)} solved, {seconds:.1f} s"
-            if s != reference:
-                ratios = [
-                    ert(tables[s][k]) / ert(tables[reference][k])
-                    for k in keys
-                    if k[1] == dim
-                    and all(r.hit for r in tables[s][k] + tables[reference][k])
-                ]
-                if ratios:
-                    mean = math.exp(sum(map(math.log, ratios)) / len(ratios))
-                    line += f", ratio {mean:.2f} over {len(ratios)} functions"
-        print(line)
+__all__ = ["Run", "aggregated_ratio", "ert", "group", "plot_ecdf", "report", "solve"]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--strategies", nargs="+", default=["cmaes"])
-    parser.add_argument("--dims", type=int, nargs="+", default=[2, 3, 5, 10])
+    parser.add_argument("--strategies", nargs="*", default=["evostrat"])
+    parser.add_argument("--references", nargs="*", default=list(REFERENCES))
+    parser.add_argument("--no-pycma", action="store_true", help="no references")
+    parser.add_argument("--suite", default="bbob")
+    parser.add_argument("--dims", type=int, nargs="+", default=[2, 3, 5, 10, 20])
     parser.add_argument("--functions", type=int, nargs="+", default=range(1, 25))
-    parser.add_argument("--instances", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--instances", type=int, nargs="+", default=range(1, 16))
     parser.add_argument("--budget", type=float, default=1e4, help="x dim evaluations")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--no-pycma", action="store_true", help="skip the reference")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--cache", help="JSON-lines file of runs to reuse and extend")
+    parser.add_argument("--plot", default="bbob_ecdf.png", help="ECDF figure ('' none)")
+    parser.add_argument("--quick", action="store_true", help="2-D, 3 functions, 1 inst")
     parser.add_argument(
         "--observe", action="store_true", help="write COCO data to exdata/<solver>"
     )
     args = parser.parse_args(argv)
-    args.functions = list(args.functions)
-    solvers = list(args.strategies) + ([] if args.no_pycma else ["pycma"])
-    results = {s: run_solver(s, args) for s in solvers}
-    report(results, args)
+    if args.quick:
+        args.dims, args.functions, args.instances = [2], [1, 8, 15], [1]
+        args.budget = min(args.budget, 1e3)
+    if args.no_pycma:
+        args.references = []
+    args.functions, args.instances = list(args.functions), list(args.instances)
+    solvers = list(args.strategies) + list(args.references)
+    results = run_all(solvers, args)
+    report(results, args, list(args.references))
+    if args.suite != "bbob":
+        report_fbest(results)
+    if args.plot:
+        plot_ecdf(results, args.plot)
+        print(f"ECDF figure: {args.plot}")
 
 
 if __name__ == "__main__":

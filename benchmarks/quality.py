@@ -17,7 +17,8 @@ Part 2 (restarts). Rastrigin in dimension 10, as in Auger & Hansen (CEC 2005):
 ``x0`` uniform in [-5, 5]^n (drawn from the seed, the same for both libraries and
 every restart), ``sigma0 = (B - A) / 2 = 5``, IPOP with up to 9 restarts and doubling
 population, a budget of 2e5 evaluations in total, target 1e-8:
-``evostrat.fmin(..., restarts=9, max_evals=2e5, target=1e-8)`` against
+``evostrat.fmin(..., restarts=9, restart_strategy="ipop", max_evals=2e5,
+target=1e-8)`` against
 ``cma.fmin2(..., restarts=9, incpopsize=2, options={'maxfevals': 2e5,
 'ftarget': 1e-8})``. It prints the success rates and median evaluations.
 
@@ -157,7 +158,7 @@ def restarts(args: argparse.Namespace) -> None:
         x0 = np.random.default_rng(seed).uniform(-5.0, 5.0, n)
         res = evostrat.fmin(
             f, x0, 5.0, restarts=9, seed=seed, max_evals=budget, target=TARGET,
-            vectorized=True,
+            vectorized=True, restart_strategy="ipop",  # like for like with fmin2
         )  # fmt: skip
         results["evostrat"].append(
             (res.fbest, res.evals, res.restarts, res.runs[-1].popsize)

@@ -6,6 +6,13 @@
   Testbed", GECCO 2009, section 2): IPOP's regime interlaced with small random
   population sizes and step sizes ``sigma0 * 10**(-2 U)``; the regime that has spent
   fewer evaluations so far runs next.
+* NIPOP and NBIPOP (I. Loshchilov, M. Schoenauer, M. Sebag, "Alternative Restart
+  Strategies for CMA-ES", PPSN 2012; I. Loshchilov, "CMA-ES with Restarts for
+  Solving CEC 2013 Benchmark Problems", CEC 2013, section III): the large regime
+  also divides the initial step size by ``SIGMA_DECREASE = 1.6`` at each restart;
+  NBIPOP's small regime keeps the default population size with step sizes
+  ``sigma0 * 10**(-2 U)``, and the regime that found the best solution so far gets
+  ``BUDGET_FACTOR = 2`` times the other's budget (instead of BIPOP's equal split).
 
 Bookkeeping follows pycma's ``cma.fmin2(..., restarts=N, bipop=...)``: the first run
 counts for the small regime, ``restarts`` bounds the large-population restarts, a
@@ -25,10 +32,18 @@ import numpy as np
 
 from evostrat.result import Result
 
-__all__ = ["INCPOPSIZE", "FminResult", "RunInfo", "Restarts"]
+__all__ = ["INCPOPSIZE", "RESTART_STRATEGIES", "FminResult", "RunInfo", "Restarts"]
 
 #: factor of the population size from one large-population run to the next
 INCPOPSIZE = 2
+#: restart schemes fmin knows (see the module docstring)
+RESTART_STRATEGIES = ("ipop", "bipop", "nipop", "nbipop")
+#: NIPOP / NBIPOP: sigma0 of the k-th large restart is sigma0 / 1.6**k (Loshchilov
+#: et al. 2012, section 3: rho_sigma_dec = 1.6)
+SIGMA_DECREASE = 1.6
+#: NBIPOP: the regime that found the best solution gets twice the other's budget
+#: (Loshchilov et al. 2012, section 4)
+BUDGET_FACTOR = 2.0
 #: ``SeedSequence`` spawn-key tags: run seeds and the restart scheme's own draws
 _TAG_RUN_SEED = 0
 _TAG_RESTART_DRAWS = 1
@@ -114,6 +129,12 @@ def _restart_rng(seed: int, run: int) -> np.random.Generator:
     )
 
 
+def _scaled(sigma0: Any, factor: float) -> Any:
+    """``sigma0 * factor``, a float for a scalar ``sigma0``."""
+    out = np.asarray(sigma0, dtype=np.float64) * factor
+    return float(out) if out.ndim == 0 else out
+
+
 def _initial_point(x0: Any, generator: np.random.Generator) -> Any:
     """``x0`` itself, or ``x0(generator)`` / ``x0()`` where ``x0`` is callable."""
     if not callable(x0):
@@ -134,12 +155,14 @@ class Restarts:
     """The restart loop of :func:`fmin` (one instance per call)."""
 
     def __init__(
-        self, f, x0, sigma0, cls, restarts, seed, evaluator, bipop, vectorized,
+        self, f, x0, sigma0, cls, restarts, seed, evaluator, scheme, vectorized,
         maximize, popsize, budget, options, callback=None, log=None,
     ) -> None:  # fmt: skip
         self.f, self.x0, self.sigma0, self.cls = f, x0, sigma0, cls
         self.restarts, self.seed, self.evaluator = restarts, seed, evaluator
-        self.bipop, self.vectorized, self.maximize = bipop, vectorized, maximize
+        self.scheme = scheme  # one of RESTART_STRATEGIES
+        self.bipop = scheme in ("bipop", "nbipop")
+        self.vectorized, self.maximize = vectorized, maximize
         self.popsize, self.options = popsize, options
         self.callback = callback
         self.log = log  # a RunLog shared by the runs (a new strategy: a new run)
@@ -152,6 +175,7 @@ class Restarts:
         self.large_restarts = 0  # large-population restarts so far
         # evaluations spent by the small regime (+ the first run) and the large one
         self.small_evals = self.large_evals = 0
+        self.best_regime = "small"  # regime of the best run so far (NBIPOP)
 
     def _build(self, run: int, regime: str, generator: np.random.Generator) -> tuple:
         """The strategy of run ``run`` (popsize, sigma0, budget set by ``regime``)."""
@@ -160,12 +184,14 @@ class Restarts:
             popsize = self.popsize
         elif regime == "large":
             popsize = self.popsize0 * INCPOPSIZE**self.large_restarts
+            if self.scheme in ("nipop", "nbipop"):
+                sigma0 = _scaled(sigma0, SIGMA_DECREASE ** (-self.large_restarts))
         else:  # small: Hansen 2009, section 2; pycma's fmin2 bookkeeping
-            sigma0 = np.asarray(sigma0, dtype=np.float64) * 0.01 ** generator.uniform()
-            if sigma0.ndim == 0:
-                sigma0 = float(sigma0)
+            sigma0 = _scaled(sigma0, 0.01 ** generator.uniform())
             multiplier = INCPOPSIZE**self.large_restarts
             popsize = int(self.popsize0 * multiplier ** (generator.uniform() ** 2))
+            if self.scheme == "nbipop":  # default population size (Loshchilov 2013)
+                popsize = self.popsize0
         if regime != "first":  # a size the strategy accepts (e.g. even for pairs)
             popsize = self.cls.fit_popsize(popsize, **self.options)
         options = dict(self.options)
@@ -195,7 +221,14 @@ class Restarts:
             return "first"
         if self.large_restarts >= self.restarts:
             return None  # as pycma: no small-population run after the last large one
-        if self.bipop and self.large_evals > 0 and self.small_evals < self.large_evals:
+        share = 1.0  # BIPOP: equal budgets
+        if self.scheme == "nbipop":
+            share = BUDGET_FACTOR if self.best_regime == "small" else 1 / BUDGET_FACTOR
+        if (
+            self.bipop
+            and self.large_evals > 0
+            and self.small_evals < share * self.large_evals
+        ):
             return "small"
         return "large"
 
@@ -251,6 +284,7 @@ class Restarts:
             fmin_sense = -res.fbest if self.maximize else res.fbest
             if self.best[1] is None or fmin_sense < self.best[0]:
                 self.best = (fmin_sense, res.xbest, res.fbest)
+                self.best_regime = "large" if regime == "large" else "small"
         return res
 
     def _result(self, last: Result) -> FminResult:

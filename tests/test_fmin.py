@@ -17,7 +17,11 @@ X0 = np.full(4, 2.0)
 
 def fmin_es(f=sphere, **kwargs):
     """fmin with SimpleES and a short fixed run length (fast, deterministic)."""
-    args = {"strategy": "simplees", "seed": 3, "max_generations": 20, **kwargs}
+    args = {
+        "strategy": "simplees", "seed": 3, "max_generations": 20,
+        "restart_strategy": "ipop",  # the former default, pinned
+        **kwargs,
+    }  # fmt: skip
     return evostrat.fmin(f, X0, 0.5, **args)
 
 
@@ -149,13 +153,15 @@ def test_callable_x0_gets_a_seeded_generator():
         return starts[-1]
 
     a = evostrat.fmin(
-        sphere, x0, 0.5, "simplees", restarts=2, seed=1, max_generations=5
-    )
+        sphere, x0, 0.5, "simplees", restarts=2, seed=1, max_generations=5,
+        restart_strategy="ipop",
+    )  # fmt: skip
     first = [s.copy() for s in starts]
     starts.clear()
     b = evostrat.fmin(
-        sphere, x0, 0.5, "simplees", restarts=2, seed=1, max_generations=5
-    )
+        sphere, x0, 0.5, "simplees", restarts=2, seed=1, max_generations=5,
+        restart_strategy="ipop",
+    )  # fmt: skip
     assert len(first) == 3 and not np.array_equal(first[0], first[1])
     np.testing.assert_array_equal(np.array(first), np.array(starts))
     assert a.fbest == b.fbest
@@ -234,15 +240,19 @@ def test_f_must_be_callable():
 
 
 def test_cmaes_restarts_popsize_default():
-    res = evostrat.fmin(sphere, np.ones(10), 0.5, restarts=1, seed=1, max_generations=3)
+    res = evostrat.fmin(
+        sphere, np.ones(10), 0.5, restarts=1, seed=1, max_generations=3,
+        restart_strategy="ipop",
+    )  # fmt: skip
     assert [r.popsize for r in res.runs] == [10, 20]
     assert res.evals == 3 * 10 + 3 * 20
 
 
 def test_cmaes_pycma_aliases_are_global_or_per_run():
     res = evostrat.fmin(
-        rastrigin, np.full(5, 3.0), 2.0, restarts=9, seed=1, maxfevals=3000, maxiter=20
-    )
+        rastrigin, np.full(5, 3.0), 2.0, restarts=9, seed=1, maxfevals=3000, maxiter=20,
+        restart_strategy="ipop",
+    )  # fmt: skip
     assert 3000 <= res.evals <= 3000 + res.runs[-1].popsize  # maxfevals: global
     assert res.stop == {"max_evals": 3000}
     assert all(r.evals == 20 * r.popsize for r in res.runs[:-1])  # maxiter: per run
@@ -281,8 +291,9 @@ def test_restarts_respect_a_strategy_popsize_parity(restart_strategy):
 @pytest.mark.parametrize("strategy", ["sepcmaes", "snes", "xnes", "openes", "simplega"])
 def test_every_strategy_restarts(strategy):
     res = evostrat.fmin(
-        sphere, np.ones(4), 0.5, strategy, restarts=2, seed=2, max_generations=5
-    )
+        sphere, np.ones(4), 0.5, strategy, restarts=2, seed=2, max_generations=5,
+        restart_strategy="ipop",
+    )  # fmt: skip
     p0 = res.runs[0].popsize
     assert [r.popsize for r in res.runs] == [p0, 2 * p0, 4 * p0]
     assert res.fbest < sphere(np.ones(4))
@@ -294,7 +305,47 @@ def test_bounds_pass_to_every_run():
         return float(np.sum((x - 2.0) ** 2))
 
     res = evostrat.fmin(
-        f, np.zeros(3), 0.5, restarts=2, seed=1, bounds=(-1.0, 1.0), max_generations=60
-    )
+        f, np.zeros(3), 0.5, restarts=2, seed=1, bounds=(-1.0, 1.0), max_generations=60,
+        restart_strategy="ipop",
+    )  # fmt: skip
     assert res.restarts == 2
     np.testing.assert_allclose(res.xbest, 1.0, atol=1e-3)
+
+
+def test_nipop_divides_sigma0_as_the_population_doubles():
+    res = fmin_es(restarts=3, restart_strategy="nipop")
+    assert [r.popsize for r in res.runs] == [8, 16, 32, 64]
+    assert [r.sigma0 for r in res.runs] == pytest.approx(
+        [0.5, 0.5 / 1.6, 0.5 / 1.6**2, 0.5 / 1.6**3]
+    )
+
+
+def test_nbipop_gives_the_better_regime_twice_the_budget():
+    res = fmin_es(f=rastrigin, restarts=4, restart_strategy="nbipop")
+    regimes = [r.regime for r in res.runs]
+    assert regimes.count("large") == 4 and "small" in regimes
+    small_evals, large_evals = res.runs[0].evals, 0
+    best, best_regime = res.runs[0].fbest, "small"
+    for k, run in enumerate(res.runs[1:], start=1):
+        share = 2.0 if best_regime == "small" else 0.5
+        expected = "small" if small_evals < share * large_evals else "large"
+        assert run.regime == expected
+        if run.regime == "small":
+            assert run.popsize == 8  # the default population size
+            assert 0.5 * 0.01 <= run.sigma0 <= 0.5
+            small_evals += run.evals
+        else:
+            large = [r for r in res.runs[:k] if r.regime == "large"]
+            assert run.sigma0 == pytest.approx(0.5 / 1.6 ** (len(large) + 1))
+            large_evals += run.evals
+        if run.fbest < best:
+            best, best_regime = run.fbest, run.regime
+
+
+def test_default_restart_strategy_is_bipop():
+    # chosen on bbob (docs/cmaes.md); IPOP stays available by name
+    res = evostrat.fmin(rastrigin, X0, 0.5, strategy="simplees", seed=3, restarts=3,
+                        max_generations=20)  # fmt: skip
+    assert "small" in [r.regime for r in res.runs]
+    ipop = fmin_es(f=rastrigin, restarts=3)
+    assert [r.regime for r in ipop.runs] == ["first", "large", "large", "large"]

@@ -25,7 +25,7 @@ def _run(opt, f, target=1e-8, max_gen=100000):
 
 @pytest.mark.parametrize("n", [2, 10, 100, 1000])
 def test_learning_rates_scaled_by_n_plus_2_over_3(n):
-    full = CMAES(np.zeros(n), 1.0, seed=0)
+    full = CMAES(np.zeros(n), 1.0, seed=0, defaults="tutorial")  # SepCMAES: Table 1
     sep = SepCMAES(np.zeros(n), 1.0, seed=0)
     fac = (n + 2) / 3  # Ros & Hansen 2008, eq. (6)
     assert sep.c1 == pytest.approx(min(1.0, full.c1 * fac), rel=1e-14)

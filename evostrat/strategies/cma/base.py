@@ -19,6 +19,7 @@ from evostrat.kernels import cma as kcma
 from evostrat.kernels.cma import count_no_effect
 from evostrat.strategies.base import Strategy, default_popsize
 from evostrat.strategies.cma.bounds import BoundPenalty
+from evostrat.strategies.cma.lra import LearningRates
 from evostrat.strategies.cma.margin import MARGIN_OPTIONS, Margin, setup_margin
 from evostrat.strategies.cma.params import (
     DEFAULTS,
@@ -64,6 +65,14 @@ class CMABase(Strategy):
     tolflatfitness : int, default 1
         Stop when the best and the 75 %-quantile fitness are equal for more than
         this many consecutive generations.
+    lr_adapt : bool, default False
+        CMAES only: adapt the learning rates of the mean and of
+        :math:`\Sigma = \sigma^2 C` from their signal-to-noise ratio (LRA-CMA-ES,
+        Nomura, Akimoto, Ono, GECCO 2023; :mod:`evostrat.strategies.cma.lra`).
+    mirrored : bool, default False
+        CMAES only: individuals ``2k + 1`` are the mirror images ``-z`` of ``2k``, and
+        only the better of each pair may be selected (Brockhoff et al., PPSN 2010;
+        Auger et al., GECCO 2011; :mod:`evostrat.strategies.cma.mirrored`).
     noeffectaxis, noeffectcoord : bool, default True
         Stop when adding ``0.1 sigma sqrt(eig_i) b_i`` (one principal axis per
         generation, cyclically) / ``0.2 sigma sqrt(C_jj)`` (any coordinate) leaves
@@ -133,6 +142,16 @@ class CMABase(Strategy):
         "noeffectcoord": flag(
             "stop when a coordinate step moves the mean no more", True
         ),
+        "lr_adapt": flag(
+            "learning-rate adaptation of the mean and covariance updates (Nomura "
+            "et al., GECCO 2023; cmaes' lr_adapt); CMAES only",
+            False,
+        ),
+        "mirrored": flag(
+            "mirrored sampling with pairwise selection (Brockhoff et al. 2010, Auger "
+            "et al. 2011); CMAES only",
+            False,
+        ),
         "bounds": Option(
             None,
             "box bounds (lower, upper), each a scalar, None or an array of length dim",
@@ -142,6 +161,7 @@ class CMABase(Strategy):
         **MARGIN_OPTIONS,  # integer_variables, margin (cma/margin.py)
     }
     _min_popsize = 2
+    _supports_variants = False  # lr_adapt, mirrored: CMAES sets it (full C)
     _vecs: np.ndarray  # rows 0, 1: p_sigma, p_c; the rest are the subclass's
 
     # ------------------------------------------------------------------ setup
@@ -185,6 +205,11 @@ class CMABase(Strategy):
             if self.popsize == default_popsize(self.dim):
                 lam = 4 + 3 * math.log(self.dim)
             self._opts["tolstagnation"] = int(100 + 100 * self.dim**1.5 / lam)
+        for name in ("lr_adapt", "mirrored"):  # variants in cma/lra.py, cma/mirrored.py
+            if self.options[name] and not self._supports_variants:
+                raise ValueError(f"{name}=True needs CMAES, not {type(self).__name__}")
+        self._lra = LearningRates(self.dim) if self.options["lr_adapt"] else None
+        self._mirrored = bool(self.options["mirrored"])
         self._setup_cov()
 
     def _setup_cov(self) -> None:

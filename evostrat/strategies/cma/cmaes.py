@@ -9,9 +9,10 @@ safeguards of pycma 4.x (``cma.CMAEvolutionStrategy``):
   :math:`c_1 + c_\mu \sum w = 0`, limited by :math:`(1 - c_1 - c_\mu)/(c_\mu n)`
   and :math:`1 + 2\mu^-_{eff}/(\mu_{eff} + 2)` (tutorial eq. (53), pycma's
   ``RecombinationWeights.finalize_negative_weights``);
-* :math:`c_1, c_\mu, c_c, c_\sigma, d_\sigma`: the tutorial's Table 1 (eqs.
-  (54)-(58)) by default, or pycma 4.x's variants of them with
-  ``defaults="pycma"`` (:func:`~evostrat.strategies.cma.params.cma_parameters`
+* :math:`c_1, c_\mu, c_c, c_\sigma, d_\sigma`: pycma 4.x's variants of the
+  tutorial's Table 1 by default (chosen on bbob, ``docs/cmaes.md``), or Table 1
+  itself (eqs. (54)-(58)) with ``defaults="tutorial"``
+  (:func:`~evostrat.strategies.cma.params.cma_parameters`
   lists both);
 * :math:`h_\sigma = 1` iff :math:`\|p_\sigma\|^2 / (1 - (1 - c_\sigma)^{2(g+1)}) / n
   - 1 < 1 + 4/(n + 1)` (pycma's form of the tutorial's eq. (45) test);
@@ -28,7 +29,8 @@ See ``docs/cmaes.md`` for the full derivation and the stop criteria.
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import replace
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -40,8 +42,10 @@ from evostrat.kernels.cma_eigen import (
     set_decomposition,
 )
 from evostrat.strategies.cma import linalg as cma_linalg
+from evostrat.strategies.cma import mirrored
 from evostrat.strategies.cma.base import MAX_CONDITION, CMABase
 from evostrat.strategies.cma.params import cma_parameters, recombination_weights
+from evostrat.strategies.options import Option
 
 #: up to this dimension C is decomposed by the Householder + QL kernel
 #: (:func:`evostrat.kernels.cma_eigen.ql_eigh`); above it by NumPy's ``eigh``, on one
@@ -53,7 +57,7 @@ __all__ = ["CMAES", "cma_parameters", "recombination_weights"]
 
 
 class CMAES(CMABase):
-    r"""CMA-ES with the tutorial's defaults (Hansen, arXiv:1604.00772, 2016, Table 1).
+    r"""CMA-ES (Hansen, arXiv:1604.00772, 2016), by default with pycma's constants.
 
     Samples :math:`x_i = m + \sigma B D z_i`, :math:`z_i` from the counter-based
     stream of individual ``i`` of the generation; ``tell`` updates the mean
@@ -62,8 +66,10 @@ class CMAES(CMABase):
     :math:`\sigma` by CSA (eq. (44)). See the module docstring for the parameters.
 
     Options are those of :class:`~evostrat.strategies.cma.base.CMABase`
-    (``active``, ``defaults``, ``bounds`` and pycma's stop criteria), listed with
-    their defaults in ``docs/strategies.md``.
+    (``active``, ``defaults``, ``lr_adapt``, ``bounds`` and pycma's stop criteria),
+    listed with their defaults in ``docs/strategies.md``; ``defaults`` is
+    ``"pycma"`` here (measured on bbob, ``docs/cmaes.md``), ``"tutorial"`` selects
+    the tutorial's Table 1.
 
     Attributes
     ----------
@@ -74,6 +80,13 @@ class CMAES(CMABase):
     cov : ndarray, shape (dim, dim)
         Covariance matrix ``C`` (the distribution's covariance is ``sigma**2 C``).
     """
+
+    #: pycma's constants by default: they did better on bbob than the tutorial's
+    #: Table 1 at the default (small) lambda (docs/cmaes.md, "Defaults chosen on bbob")
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        "defaults": replace(CMABase.OPTIONS["defaults"], default="pycma"),
+    }
+    _supports_variants = True
 
     def _memory_bytes(self) -> int:
         n, lam = self.dim, self.popsize
@@ -144,17 +157,24 @@ class CMAES(CMABase):
         """``[Z, Y, X]`` of rows ``indices`` (small n) or, for large n, always of
         the whole population (``whole``: whether ``indices`` is everyone)."""
         n = self.dim
+        rows = mirrored.partners(indices) if self._mirrored else indices
         if n <= kcma.BLAS_DIM:
-            return kcma.sample_full(
-                self._key, self.generation, indices, self._mats[2], self.mean,
-                self.sigma,
-            )  # fmt: skip
+            ZYX = kcma.sample_full(
+                self._key, self.generation, rows, self._mats[2], self.mean, self.sigma
+            )
+            if self._mirrored:
+                mirrored.mirror(ZYX, indices, self.mean, self.sigma)
+            return ZYX
         # large n: always the whole population, Y = Z (B D)^T by one BLAS product
         # (rows of differently shaped products need not be bit-identical)
         ZYX = np.empty((3, self.popsize, n))
+        everyone = self._all_indices
         ZYX[0] = rng.normal_rows(
-            self._key, self.generation, self._all_indices, n, rng.STREAM_NORMAL
-        )
+            self._key, self.generation, mirrored.partners(everyone)
+            if self._mirrored else everyone, n, rng.STREAM_NORMAL,
+        )  # fmt: skip
+        if self._mirrored:
+            ZYX[0, 1::2] *= -1.0
         np.dot(ZYX[0], self._mats[2], out=ZYX[1])
         np.multiply(ZYX[1], self.sigma, out=ZYX[2])
         ZYX[2] += self.mean
@@ -181,13 +201,25 @@ class CMAES(CMABase):
         lowrank = self._U.shape[0] > 0
         if lowrank and self._pending + self.popsize + 1 > self._U.shape[0]:
             self._form_cov()  # not reached on the lazy schedule; a safeguard
+        lra = self._lra  # learning-rate adaptation (cma/lra.py) or None
+        before = None if lra is None else lra.before(self)
+        ranked = mirrored.pairwise_ranks(fitness) if self._mirrored else fitness
         out = kcma.tell_full(
-            fitness, ZYX, self.mean, self.sigma, self._vecs, self._mats,
+            ranked, ZYX, self.mean, self.sigma, self._vecs, self._mats,
             self.generation, self._params, self._U, self._ucoef, self._pending,
         )  # fmt: skip
         self.sigma, self.hsig, fb, fm, fq, decay, self._pending = out
+        if self._mirrored:  # the stop criteria see the true fitness, not ranks
+            fb, fm, fq = mirrored.fitness_stats(fitness)
         if lowrank:
             self._cov_decay *= decay
+        if lra is not None and before is not None:  # rescale, decompose the new C
+            self._form_cov()
+            mean, self.sigma, self._mats[0] = lra.adapt(
+                self.mean, float(self.sigma), self._mats[0], before
+            )
+            self.mean[:] = mean
+            self._eigen_generation = self.generation + 1 - math.ceil(self.lazy_gap)
         if self.generation + 1 - self._eigen_generation >= self.lazy_gap:
             small = self.dim <= NUMBA_EIGH_DIM  # QL in numba, else LAPACK
             if not (small and eigen_decompose(self._vecs, self._mats, MAX_CONDITION)):
