@@ -137,9 +137,10 @@ def test_binary_mean_is_moved_to_the_margin():
         np.zeros(4), 1.0, seed=1, integer_variables=[2, 3], margin=0.05,
         bounds=([None, None, 0, 0], [None, None, 1, 1]),
     )  # fmt: skip
-    for _ in range(200):
+    while not opt.stop() and opt.generation < 300:  # until the run ends by itself
         X = opt.ask()
         opt.tell(np.sum(X[:, :2] ** 2, axis=1) + np.sum(X[:, 2:], axis=1))
+    assert "tolfun" in opt.stop()
     p = leave_probability(opt)
     assert np.allclose(p, 0.05, rtol=1e-6)  # at the bound: exactly alpha
     assert np.all(opt.mean[2:] < 0.5)  # the mean's value is 0, the optimum
