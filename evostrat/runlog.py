@@ -63,9 +63,9 @@ COLUMNS = (
 #: one unit in the last place of the double: 17 digits would not be exact either,
 #: see evostrat.kernels.runlog); the rest with what a plot needs. Fewer digits are
 #: cheaper: the text is a large part of a row's cost (``benchmarks/runlog.py``).
-DIGITS = {"run": 0, "generation": 0, "evaluations": 0, "seconds": 9, "best": 16,
+DIGITS = {"run": 0, "generation": 0, "evaluations": 0, "seconds": 8, "best": 16,
           "median": 16, "best_so_far": 16}  # fmt: skip
-_DIGITS_EXTRA, _DIGITS_MEAN, _DIGITS_OTHER = 15, 10, 7
+_DIGITS_EXTRA, _DIGITS_MEAN, _DIGITS_OTHER = 15, 8, 7
 #: coordinates of the mean and of the stds logged (pycma's plot labels about 10)
 COORDINATES = 10
 #: rows buffered before they are written (about 0.3 MB at 40 columns)
@@ -94,20 +94,33 @@ def _mpi_rank_zero() -> bool:
     return bool(mpi.COMM_WORLD.Get_rank() == 0)
 
 
-def _fitness_stats(fitness: Any, maximize: bool) -> tuple[float, float]:
-    """Best and median of one generation's fitness (user's sense; NaN ranks last)."""
-    if type(fitness) is not list:
-        fitness = np.asarray(fitness, dtype=np.float64).ravel().tolist()
-    values = sorted(fitness)  # a new list; the caller's stays as it was
-    n = len(values)
-    if not n:
-        raise ValueError("fitness is empty")
-    total = sum(values)
-    if total != total:  # NaN (or inf - inf): NaN ranks last, as
-        worst = -math.inf if maximize else math.inf  # with nan_policy="worst"
-        values = sorted(worst if v != v else v for v in values)
-    median = values[n // 2] if n % 2 else 0.5 * (values[n // 2 - 1] + values[n // 2])
-    return float(values[-1] if maximize else values[0]), float(median)
+def _fitness_columns(fits: list[Any], maximize: bool) -> np.ndarray:
+    """``(best, median)`` of each generation's fitness, shape (rows, 2), in the
+    user's sense (NaN ranks last; NaN where a row has no fitness)."""
+    out = np.full((len(fits), 2), math.nan)
+    sign = -1.0 if maximize else 1.0
+    have = [j for j, f in enumerate(fits) if f is not None]
+    try:  # the rows of one run have one popsize: one sort for the whole block
+        blocks = [(have, sign * np.array([fits[j] for j in have], dtype=np.float64))]
+        if blocks[0][1].ndim != 2:
+            raise ValueError
+    except ValueError:  # rows of different lengths, or not numbers: row by row
+        blocks = []
+        for j in have:
+            try:
+                row = sign * np.asarray(fits[j], dtype=np.float64).reshape(1, -1)
+            except (TypeError, ValueError):
+                continue  # not numbers: no value
+            blocks.append(([j], row))
+    for rows, F in blocks:
+        if F.size == 0:
+            continue
+        F[np.isnan(F)] = math.inf
+        F.sort(axis=1)
+        p = F.shape[1]
+        out[rows, 0] = sign * F[:, 0]
+        out[rows, 1] = sign * 0.5 * (F[:, (p - 1) // 2] + F[:, p // 2])
+    return out
 
 
 class RunLog:
@@ -190,7 +203,8 @@ class RunLog:
         # is a tuple of 7 floats for the compiled fill_row)
         self._offsets = [0.0, 0.0]
         self._last = [0, 0]  # generation and evaluations of the last row
-        self._best = math.nan  # best so far over the log, user's sense
+        self._best = math.nan  # best so far over the written rows, user's sense
+        self._fits: list[Any] = []  # the buffered rows' fitness (None: not given)
         self._maximize = False
         self.closed = False
 
@@ -218,17 +232,16 @@ class RunLog:
         if ref is None or ref() is not opt:
             self._start_run(opt)
         # the cost of this method is measured by benchmarks/runlog.py: keep it lean
-        maximize = self._maximize
-        best_so_far = self._best
+        # (the fitness statistics are computed for a block of rows in flush())
         if fitness is None:
-            best = median = math.nan
-            best_so_far = self._record_best(opt)
+            self._fits.append(None)
+            record = self._record(opt)
         else:
-            best, median = _fitness_stats(fitness, maximize)
-            if best_so_far != best_so_far or (
-                best > best_so_far if maximize else best < best_so_far
-            ):
-                self._best = best_so_far = best
+            if type(fitness) is list:
+                self._fits.append(fitness.copy())  # the caller may reuse theirs
+            else:
+                self._fits.append(np.array(fitness, dtype=np.float64).ravel())
+            record = math.nan
         sigma = opt.sigma
         if self._cma:  # sigma * sqrt(diag C), what _stds() returns, no temporaries
             scale, spread = sigma, opt._diag_cov()
@@ -240,13 +253,11 @@ class RunLog:
         last, offsets, i = self._last, self._offsets, self._rows
         last[0] = g = opt.generation
         last[1] = e = opt.evals
-        head = (
-            self._run_f, g + offsets[0], e + offsets[1], now - self._t0, best,
-            median, best_so_far, sigma,
-        )  # fmt: skip
         eig = opt.eigenvalues if self._has_eig else _NO_EIGENVALUES
         buf = self._buf
-        fill_row(buf, i, head, opt.mean, scale, spread, eig, self._at_coords, self._k)
+        fill_row(buf, i, self._run_f, g + offsets[0], e + offsets[1], now - self._t0,
+                 record, sigma, opt.mean, scale, spread, eig, self._at_coords,
+                 self._k)  # fmt: skip
         if self._extra_at:
             self._put_extra(buf[i], extra)
         self._rows = i = i + 1
@@ -269,15 +280,13 @@ class RunLog:
             if value is not None:
                 check_real(name, value)
 
-    def _record_best(self, opt: Any) -> float:
-        """Best so far without the generation's fitness: the strategy's record."""
+    def _record(self, opt: Any) -> float:
+        """Without the generation's fitness: the strategy's best so far (the
+        user's sense), or NaN."""
         record = getattr(opt, "_fbest", math.inf)  # minimization sense
-        if record < math.inf:
-            record = -record if self._maximize else record
-            best = self._best
-            if best != best or (record > best if self._maximize else record < best):
-                self._best = record
-        return self._best
+        if not record < math.inf:
+            return math.nan
+        return float(-record if self._maximize else record)
 
     def _start_run(self, opt: Any) -> None:
         """Begin the rows of a new strategy object (the first or a restart)."""
@@ -299,7 +308,6 @@ class RunLog:
         self._has_eig = hasattr(type(opt), "eigenvalues")
         self._cma = hasattr(type(opt), "_diag_cov") and isinstance(opt.sigma, float)
         self._maximize = bool(getattr(opt, "maximize", False))
-        self._best = math.nan if self.run == 0 else self._best
         self._write_text(
             f"# run {self.run}: {type(opt).__name__} dim={opt.dim} "
             f"popsize={opt.popsize} seed={getattr(opt, 'seed', None)} "
@@ -333,11 +341,23 @@ class RunLog:
     def flush(self) -> None:
         """Write the buffered rows to the file now."""
         if self._rows and self._file is not None:
-            text = format_rows(self._buf[: self._rows], self._digits)
-            self._file.write(text.tobytes())
+            block = self._buf[: self._rows]
+            self._fill_fitness(block)
+            self._file.write(format_rows(block, self._digits).tobytes())
             self._file.flush()
         self._rows = 0
+        self._fits.clear()
         self._last_flush = time.perf_counter()
+
+    def _fill_fitness(self, block: np.ndarray) -> None:
+        """The best, median and best-so-far columns of the buffered rows."""
+        block[:, 4:6] = _fitness_columns(self._fits, self._maximize)
+        # candidates: the generation's best, else the strategy's record (column 6)
+        cand = np.where(np.isnan(block[:, 4]), block[:, 6], block[:, 4])
+        sign = -1.0 if self._maximize else 1.0
+        running = np.fmin.accumulate(np.r_[sign * self._best, sign * cand])[1:]
+        block[:, 6] = sign * running
+        self._best = float(block[-1, 6])
 
     def close(self) -> None:
         """Write what is buffered and close the file (again: nothing happens)."""
