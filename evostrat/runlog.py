@@ -18,9 +18,13 @@ largest per-coordinate standard deviation, wall time, the caller's extra columns
 then the first coordinates of the mean and of the standard deviations. Comment lines
 (``#``) give each run's strategy, dimension, population size, seed and sense.
 
-Rows are buffered and written in blocks (every ``buffer`` rows or ``flush_seconds``
-seconds, and on ``close``) by compiled code, so that a row costs well under 5 % of a
-CMA-ES generation at n = 10 (``benchmarks/runlog.py`` measures it).
+A row is gathered by one compiled call (:func:`evostrat.kernels.runlog.fill_row`)
+into a buffer; full blocks (every ``buffer`` rows or ``flush_seconds`` seconds) get
+their fitness statistics in one vectorized pass and are turned into text by compiled
+code (:func:`~evostrat.kernels.runlog.format_rows`) on a background thread (the
+kernel releases the GIL) while the run fills the other buffer; ``flush()`` and
+``close()`` wait for it. A row costs a few percent of a CMA-ES generation at n = 10
+(``benchmarks/runlog.py`` measures it).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import io
 import math
 import re
 import sys
+import threading
 import time
 import weakref
 from collections.abc import Iterable
@@ -192,7 +197,9 @@ class RunLog:
         self._at_coords = len(COLUMNS) + len(extra)
         self._t0 = self._last_flush = time.perf_counter()
         self._rows = 0  # buffered rows
-        self._buf = np.empty((0, 0))
+        self._buf = self._spare = np.empty((0, 0))
+        self._writer: threading.Thread | None = None  # writing the last block
+        self._error: BaseException | None = None  # what went wrong there
         self._digits = np.empty(0, dtype=np.int64)
         self._k = -1  # coordinates logged (set by the first row)
         self._opt: weakref.ref | None = None
@@ -262,7 +269,7 @@ class RunLog:
             self._put_extra(buf[i], extra)
         self._rows = i = i + 1
         if i == self.buffer or now - self._last_flush > self.flush_seconds:
-            self.flush()
+            self._flush(background=True)
 
     def _put_extra(self, row: np.ndarray, extra: dict[str, Any]) -> None:
         row[len(COLUMNS) : self._at_coords] = math.nan
@@ -319,6 +326,7 @@ class RunLog:
         names = [*COLUMNS, *self.extra_columns]
         names += [f"mean_{i}" for i in range(k)] + [f"std_{i}" for i in range(k)]
         self._buf = np.full((self.buffer, len(names)), math.nan)
+        self._spare = self._buf.copy()  # filled while the other one is written
         extra = set(self.extra_columns)
         self._digits = np.array(
             [
@@ -335,19 +343,50 @@ class RunLog:
         )
 
     def _write_text(self, text: str) -> None:
+        self._join()  # after the rows before it
         if self._file is not None:
             self._file.write(text.encode("ascii"))
 
     def flush(self) -> None:
-        """Write the buffered rows to the file now."""
+        """Write the buffered rows to the file now (returns when they are)."""
+        self._flush(background=False)
+
+    def _flush(self, background: bool) -> None:
+        """Write the buffered rows; in the background: their text is made and
+        written by a thread (the compiled formatting releases the GIL) while the
+        run goes on into the other buffer."""
+        self._join()
         if self._rows and self._file is not None:
             block = self._buf[: self._rows]
             self._fill_fitness(block)
-            self._file.write(format_rows(block, self._digits).tobytes())
-            self._file.flush()
+            if background:
+                self._buf, self._spare = self._spare, self._buf
+                self._writer = threading.Thread(
+                    target=self._write_rows, args=(block,), daemon=True
+                )
+                self._writer.start()
+            else:
+                self._write_rows(block)
         self._rows = 0
         self._fits.clear()
         self._last_flush = time.perf_counter()
+
+    def _write_rows(self, block: np.ndarray) -> None:
+        try:
+            assert self._file is not None
+            self._file.write(format_rows(block, self._digits).tobytes())
+            self._file.flush()
+        except BaseException as err:  # raised by the next flush or close
+            self._error = err
+
+    def _join(self) -> None:
+        """Wait for the rows being written; raise what went wrong there."""
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise OSError(f"writing the run log {self.path} failed: {err}") from err
 
     def _fill_fitness(self, block: np.ndarray) -> None:
         """The best, median and best-so-far columns of the buffered rows."""

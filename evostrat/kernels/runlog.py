@@ -131,7 +131,7 @@ def _write_real(v, digits, out, pos):
     return _write_int(e, out, pos + 2)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def format_rows(block, digits):
     """CSV text of ``block`` (rows, cols): one line a row, comma-separated.
 
