@@ -32,7 +32,6 @@ from __future__ import annotations
 import atexit
 import io
 import math
-import re
 import sys
 import threading
 import time
@@ -44,33 +43,12 @@ from typing import Any
 import numpy as np
 
 from evostrat.kernels.runlog import fill_row, format_rows
+from evostrat.runlog_columns import COLUMNS, check_extra_names, column_digits
+from evostrat.runlog_columns import fitness_columns as _fitness_columns
 from evostrat.validation import check_int, check_real
 
 __all__ = ["COLUMNS", "RunLog", "open_log"]
 
-#: the columns every log has, in order (then the extra columns, ``mean_i``, ``std_i``)
-COLUMNS = (
-    "run",
-    "generation",
-    "evaluations",
-    "seconds",
-    "best",
-    "median",
-    "best_so_far",
-    "sigma",
-    "min_std",
-    "max_std",
-    "axis_ratio",
-    "condition",
-)
-#: significant digits written per column (0: an integer). Fitness with 16, so that
-#: f - f_best is right near an optimum f* != 0 (read back, a value is within about
-#: one unit in the last place of the double: 17 digits would not be exact either,
-#: see evostrat.kernels.runlog); the rest with what a plot needs. Fewer digits are
-#: cheaper: the text is a large part of a row's cost (``benchmarks/runlog.py``).
-DIGITS = {"run": 0, "generation": 0, "evaluations": 0, "seconds": 8, "best": 16,
-          "median": 16, "best_so_far": 16}  # fmt: skip
-_DIGITS_EXTRA, _DIGITS_MEAN, _DIGITS_OTHER = 15, 8, 7
 #: coordinates of the mean and of the stds logged (pycma's plot labels about 10)
 COORDINATES = 10
 #: rows buffered before they are written (about 0.3 MB at 40 columns)
@@ -78,7 +56,6 @@ BUFFER_ROWS = 1000
 #: seconds after which buffered rows are written anyway (a run being watched)
 FLUSH_SECONDS = 5.0
 _NO_EIGENVALUES = np.empty(0)
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
 #: logs not yet closed: closed at exit, so that no buffered row is lost
@@ -97,35 +74,6 @@ def _mpi_rank_zero() -> bool:
     if mpi is None:
         return True
     return bool(mpi.COMM_WORLD.Get_rank() == 0)
-
-
-def _fitness_columns(fits: list[Any], maximize: bool) -> np.ndarray:
-    """``(best, median)`` of each generation's fitness, shape (rows, 2), in the
-    user's sense (NaN ranks last; NaN where a row has no fitness)."""
-    out = np.full((len(fits), 2), math.nan)
-    sign = -1.0 if maximize else 1.0
-    have = [j for j, f in enumerate(fits) if f is not None]
-    try:  # the rows of one run have one popsize: one sort for the whole block
-        blocks = [(have, sign * np.array([fits[j] for j in have], dtype=np.float64))]
-        if blocks[0][1].ndim != 2:
-            raise ValueError
-    except ValueError:  # rows of different lengths, or not numbers: row by row
-        blocks = []
-        for j in have:
-            try:
-                row = sign * np.asarray(fits[j], dtype=np.float64).reshape(1, -1)
-            except (TypeError, ValueError):
-                continue  # not numbers: no value
-            blocks.append(([j], row))
-    for rows, F in blocks:
-        if F.size == 0:
-            continue
-        F[np.isnan(F)] = math.inf
-        F.sort(axis=1)
-        p = F.shape[1]
-        out[rows, 0] = sign * F[:, 0]
-        out[rows, 1] = sign * 0.5 * (F[:, (p - 1) // 2] + F[:, p // 2])
-    return out
 
 
 class RunLog:
@@ -166,23 +114,7 @@ class RunLog:
         flush_seconds: float = FLUSH_SECONDS,
         main: bool | None = None,
     ) -> None:
-        if isinstance(extra_columns, str):
-            raise TypeError(
-                f"extra_columns must be a sequence of names, got the string "
-                f"{extra_columns!r} (write ({extra_columns!r},) for one column)"
-            )
-        extra = tuple(extra_columns)
-        for name in extra:
-            if not isinstance(name, str) or not _NAME.match(name):
-                raise ValueError(
-                    f"extra_columns: {name!r} is not a valid column name "
-                    "(letters, digits, '_' and '.', not starting with a digit)"
-                )
-        clash = sorted(set(extra) & set(COLUMNS)) or sorted(
-            {n for n in extra if extra.count(n) > 1}
-        )
-        if clash:
-            raise ValueError(f"extra_columns: duplicate column name(s) {clash}")
+        extra = check_extra_names(extra_columns)
         self.extra_columns = extra
         self.coordinates = check_int("coordinates", coordinates, minimum=0)
         self.buffer = check_int("buffer", buffer, minimum=1)
@@ -327,15 +259,7 @@ class RunLog:
         names += [f"mean_{i}" for i in range(k)] + [f"std_{i}" for i in range(k)]
         self._buf = np.full((self.buffer, len(names)), math.nan)
         self._spare = self._buf.copy()  # filled while the other one is written
-        extra = set(self.extra_columns)
-        self._digits = np.array(
-            [
-                DIGITS.get(n, _DIGITS_EXTRA if n in extra else
-                           _DIGITS_MEAN if n.startswith("mean_") else _DIGITS_OTHER)
-                for n in names
-            ],
-            dtype=np.int64,
-        )  # fmt: skip
+        self._digits = column_digits(names, self.extra_columns)
         self._write_text(
             "# evostrat run log (evostrat.runlog); an empty cell has no value\n"
             + ",".join(names)
