@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import evostrat
-from evostrat.functions import ellipsoid, rastrigin, sphere
+from evostrat.functions import ellipsoid, rastrigin, rosenbrock, sphere
 from evostrat.kernels.runlog import format_rows
 from evostrat.plotting import read_log
 from evostrat.runlog import COLUMNS, RunLog
@@ -281,3 +281,20 @@ def test_fitness_reused_by_the_caller_is_copied(tmp_path):
             assert log._fits[-1][0] != -1.0
             assert min(log._fits[-1]) == expected
     assert np.all(read_log(path)["best"] > 0)
+
+
+@pytest.mark.mpi
+def test_under_mpi_rank_0_writes_the_serial_log(tmp_path):
+    from test_mpi import mpirun
+
+    path = tmp_path / "mpi.csv"
+    proc = mpirun(2, "runlog_ranks.py", str(path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    serial = tmp_path / "serial.csv"
+    evostrat.fmin(rosenbrock, np.zeros(4), 0.5, seed=3, restarts=1, log=serial,
+                  max_evals=3000)  # fmt: skip
+    a, b = read_log(path), read_log(serial)
+    assert a.rows == b.rows and a.runs == b.runs and len(a.runs) == 2
+    for name in a.columns:  # one writer (two would repeat or garble rows)
+        if name != "seconds":
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
