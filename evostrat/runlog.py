@@ -33,10 +33,10 @@ import atexit
 import io
 import math
 import sys
-import threading
 import time
 import weakref
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from os import PathLike
 from typing import Any
 
@@ -130,8 +130,8 @@ class RunLog:
         self._t0 = self._last_flush = time.perf_counter()
         self._rows = 0  # buffered rows
         self._buf = self._spare = np.empty((0, 0))
-        self._writer: threading.Thread | None = None  # writing the last block
-        self._error: BaseException | None = None  # what went wrong there
+        self._writer: ThreadPoolExecutor | None = None  # writes full blocks
+        self._pending: Future[None] | None = None  # the block being written
         self._digits = np.empty(0, dtype=np.int64)
         self._k = -1  # coordinates logged (set by the first row)
         self._opt: weakref.ref | None = None
@@ -277,18 +277,19 @@ class RunLog:
 
     def _flush(self, background: bool) -> None:
         """Write the buffered rows; in the background: their text is made and
-        written by a thread (the compiled formatting releases the GIL) while the
-        run goes on into the other buffer."""
+        written by this log's writer thread (the compiled formatting releases the
+        GIL) while the run goes on into the other buffer."""
         self._join()
         if self._rows and self._file is not None:
             block = self._buf[: self._rows]
             self._fill_fitness(block)
             if background:
+                if self._writer is None:  # one thread for the log's lifetime
+                    # (starting one per block waits for the OS to schedule it:
+                    # milliseconds on a busy machine)
+                    self._writer = ThreadPoolExecutor(1, "evostrat-runlog")
                 self._buf, self._spare = self._spare, self._buf
-                self._writer = threading.Thread(
-                    target=self._write_rows, args=(block,), daemon=True
-                )
-                self._writer.start()
+                self._pending = self._writer.submit(self._write_rows, block)
             else:
                 self._write_rows(block)
         self._rows = 0
@@ -296,21 +297,18 @@ class RunLog:
         self._last_flush = time.perf_counter()
 
     def _write_rows(self, block: np.ndarray) -> None:
-        try:
-            assert self._file is not None
-            self._file.write(format_rows(block, self._digits).tobytes())
-            self._file.flush()
-        except BaseException as err:  # raised by the next flush or close
-            self._error = err
+        assert self._file is not None
+        self._file.write(format_rows(block, self._digits).tobytes())
+        self._file.flush()
 
     def _join(self) -> None:
         """Wait for the rows being written; raise what went wrong there."""
-        if self._writer is not None:
-            self._writer.join()
-            self._writer = None
-        if self._error is not None:
-            err, self._error = self._error, None
-            raise OSError(f"writing the run log {self.path} failed: {err}") from err
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            try:
+                pending.result()
+            except Exception as err:
+                raise OSError(f"writing the run log {self.path} failed: {err}") from err
 
     def _fill_fitness(self, block: np.ndarray) -> None:
         """The best, median and best-so-far columns of the buffered rows."""
@@ -331,6 +329,8 @@ class RunLog:
         finally:
             self.closed = True
             _OPEN.discard(self)
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
             if self._file is not None:
                 self._file.close()
 
