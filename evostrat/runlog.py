@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from evostrat.kernels.runlog import fill_row, format_rows
+from evostrat.kernels.runlog import entry_point, fill_row, format_rows
 from evostrat.runlog_columns import COLUMNS, check_extra_names, column_digits
 from evostrat.runlog_columns import fitness_columns as _fitness_columns
 from evostrat.validation import check_int, check_real
@@ -56,6 +56,7 @@ BUFFER_ROWS = 1000
 #: seconds after which buffered rows are written anyway (a run being watched)
 FLUSH_SECONDS = 5.0
 _NO_EIGENVALUES = np.empty(0)
+_FILL_ROW = entry_point(fill_row)  # a row's statistics, without numba's dispatch
 
 
 #: logs not yet closed: closed at exit, so that no buffered row is lost
@@ -138,8 +139,8 @@ class RunLog:
         self._has_eig = False
         self.run = -1
         self._cma = False
-        # generations and evaluations of the finished runs (floats: the row's head
-        # is a tuple of 7 floats for the compiled fill_row)
+        # generations and evaluations of the finished runs (floats, as fill_row
+        # takes them)
         self._offsets = [0.0, 0.0]
         self._last = [0, 0]  # generation and evaluations of the last row
         self._best = math.nan  # best so far over the written rows, user's sense
@@ -194,7 +195,7 @@ class RunLog:
         last[1] = e = opt.evals
         eig = opt.eigenvalues if self._has_eig else _NO_EIGENVALUES
         buf = self._buf
-        fill_row(buf, i, self._run_f, g + offsets[0], e + offsets[1], now - self._t0,
+        _FILL_ROW(buf, i, self._run_f, g + offsets[0], e + offsets[1], now - self._t0,
                  record, sigma, opt.mean, scale, spread, eig, self._at_coords,
                  self._k)  # fmt: skip
         if self._extra_at:

@@ -298,3 +298,22 @@ def test_under_mpi_rank_0_writes_the_serial_log(tmp_path):
     for name in a.columns:  # one writer (two would repeat or garble rows)
         if name != "seconds":
             np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_compiled_row_entry_reads_any_layout_and_rejects_other_types():
+    """fill_row is called through its compiled entry (no numba dispatch): a
+    strided view is read right, a float32 array raises instead of being misread."""
+    from evostrat.kernels.runlog import entry_point, fill_row
+
+    fast = entry_point(fill_row)
+    assert fast is not fill_row  # the fast path exists in this numba
+    base = np.arange(20.0)
+    strided, dense = base[::2], np.ascontiguousarray(base[::2])
+    a, b = np.zeros((2, 40)), np.zeros((2, 40))
+    args = (0.0, 1.0, 2.0, 3.0, math.nan, 0.5)
+    fast(a, 1, *args, strided, 0.5, strided + 1, strided + 2, 12, 10)
+    fill_row(b, 1, *args, dense, 0.5, dense + 1, dense + 2, 12, 10)
+    np.testing.assert_array_equal(a, b)
+    assert a[1, 12:22].tolist() == dense.tolist()
+    with pytest.raises(TypeError):
+        fast(a, 1, *args, dense.astype(np.float32), 0.5, dense, dense, 12, 10)

@@ -17,6 +17,7 @@ about one unit in the last place of the double). NaN is an empty cell ("no value
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -170,7 +171,16 @@ def format_rows(block, digits):
     return out[:pos]
 
 
-@njit(cache=True, error_model="numpy")
+#: fill_row's one signature, compiled when this module is imported (from the cache
+#: after the first time): any layout of the 1-D arrays (``float64[:]``: a strided
+#: view is read right), so its compiled entry point can be called directly
+FILL_ROW_SIGNATURE = (
+    "void(float64[:, ::1], int64, float64, float64, float64, float64, float64, "
+    "float64, float64[:], float64, float64[:], float64[:], int64, int64)"
+)
+
+
+@njit(FILL_ROW_SIGNATURE, cache=True, error_model="numpy")
 def fill_row(buf, i, run, generation, evals, seconds, record, sigma, mean, scale,
              spread, eig, at_coords, k):  # fmt: skip  # noqa: PLR0913
     """Row ``i`` of ``buf`` (the columns of :data:`evostrat.runlog.COLUMNS`).
@@ -210,3 +220,16 @@ def fill_row(buf, i, run, generation, evals, seconds, record, sigma, mean, scale
         row[at_coords + j] = mean[j]
         v = spread[j]
         row[at_coords + k + j] = scale * math.sqrt(v) if scale > 0 else v
+
+
+def entry_point(dispatcher: Any) -> Any:
+    """The compiled entry of a numba function with one signature, called without
+    the dispatcher's type resolution (0.24 instead of 0.78 us for fill_row's 14
+    arguments, measured here); it still converts each argument to the declared
+    type or raises TypeError. The dispatcher itself where numba exposes no entry.
+    """
+    try:
+        (overload,) = dispatcher.overloads.values()
+        return overload.entry_point
+    except (AttributeError, ValueError):  # another numba version: the safe way
+        return dispatcher
