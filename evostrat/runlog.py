@@ -19,12 +19,10 @@ then the first coordinates of the mean and of the standard deviations. Comment l
 (``#``) give each run's strategy, dimension, population size, seed and sense.
 
 A row is gathered by one compiled call (:func:`evostrat.kernels.runlog.fill_row`)
-into a buffer; full blocks (every ``buffer`` rows or ``flush_seconds`` seconds) get
-their fitness statistics in one vectorized pass and are turned into text by compiled
-code (:func:`~evostrat.kernels.runlog.format_rows`) on a background thread (the
-kernel releases the GIL) while the run fills the other buffer; ``flush()`` and
-``close()`` wait for it. A row costs a few percent of a CMA-ES generation at n = 10
-(``benchmarks/runlog.py`` measures it).
+into a buffer; full blocks (every ``buffer`` rows or ``flush_seconds`` seconds, and
+on ``close``) get their fitness statistics in one vectorized pass and are turned into
+text by compiled code (:func:`~evostrat.kernels.runlog.format_rows`).
+``benchmarks/runlog.py`` measures what a row costs against a CMA-ES generation.
 """
 
 from __future__ import annotations
@@ -36,7 +34,6 @@ import sys
 import time
 import weakref
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from os import PathLike
 from typing import Any
 
@@ -130,9 +127,7 @@ class RunLog:
         self._at_coords = len(COLUMNS) + len(extra)
         self._t0 = self._last_flush = time.perf_counter()
         self._rows = 0  # buffered rows
-        self._buf = self._spare = np.empty((0, 0))
-        self._writer: ThreadPoolExecutor | None = None  # writes full blocks
-        self._pending: Future[None] | None = None  # the block being written
+        self._buf = np.empty((0, 0))
         self._digits = np.empty(0, dtype=np.int64)
         self._k = -1  # coordinates logged (set by the first row)
         self._opt: weakref.ref | None = None
@@ -202,7 +197,7 @@ class RunLog:
             self._put_extra(buf[i], extra)
         self._rows = i = i + 1
         if i == self.buffer or now - self._last_flush > self.flush_seconds:
-            self._flush(background=True)
+            self.flush()
 
     def _put_extra(self, row: np.ndarray, extra: dict[str, Any]) -> None:
         row[len(COLUMNS) : self._at_coords] = math.nan
@@ -259,7 +254,6 @@ class RunLog:
         names = [*COLUMNS, *self.extra_columns]
         names += [f"mean_{i}" for i in range(k)] + [f"std_{i}" for i in range(k)]
         self._buf = np.full((self.buffer, len(names)), math.nan)
-        self._spare = self._buf.copy()  # filled while the other one is written
         self._digits = column_digits(names, self.extra_columns)
         self._write_text(
             "# evostrat run log (evostrat.runlog); an empty cell has no value\n"
@@ -268,48 +262,25 @@ class RunLog:
         )
 
     def _write_text(self, text: str) -> None:
-        self._join()  # after the rows before it
         if self._file is not None:
             self._file.write(text.encode("ascii"))
 
     def flush(self) -> None:
-        """Write the buffered rows to the file now (returns when they are)."""
-        self._flush(background=False)
+        """Write the buffered rows to the file now.
 
-    def _flush(self, background: bool) -> None:
-        """Write the buffered rows; in the background: their text is made and
-        written by this log's writer thread (the compiled formatting releases the
-        GIL) while the run goes on into the other buffer."""
-        self._join()
+        In the calling thread: a writer thread (tried, with the GIL released by the
+        formatting kernel) made a logged run slower on a busy machine, every
+        hand-over of the GIL costing the run a wait for the scheduler (measured
+        here at load 16 on 2 cores: +25 % instead of +11 % wall time).
+        """
         if self._rows and self._file is not None:
             block = self._buf[: self._rows]
             self._fill_fitness(block)
-            if background:
-                if self._writer is None:  # one thread for the log's lifetime
-                    # (starting one per block waits for the OS to schedule it:
-                    # milliseconds on a busy machine)
-                    self._writer = ThreadPoolExecutor(1, "evostrat-runlog")
-                self._buf, self._spare = self._spare, self._buf
-                self._pending = self._writer.submit(self._write_rows, block)
-            else:
-                self._write_rows(block)
+            self._file.write(format_rows(block, self._digits).tobytes())
+            self._file.flush()
         self._rows = 0
         self._fits.clear()
         self._last_flush = time.perf_counter()
-
-    def _write_rows(self, block: np.ndarray) -> None:
-        assert self._file is not None
-        self._file.write(format_rows(block, self._digits).tobytes())
-        self._file.flush()
-
-    def _join(self) -> None:
-        """Wait for the rows being written; raise what went wrong there."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            try:
-                pending.result()
-            except Exception as err:
-                raise OSError(f"writing the run log {self.path} failed: {err}") from err
 
     def _fill_fitness(self, block: np.ndarray) -> None:
         """The best, median and best-so-far columns of the buffered rows."""
@@ -330,8 +301,6 @@ class RunLog:
         finally:
             self.closed = True
             _OPEN.discard(self)
-            if self._writer is not None:
-                self._writer.shutdown(wait=True)
             if self._file is not None:
                 self._file.close()
 
