@@ -172,8 +172,13 @@ class RunLog:
             self._fits.append(None)
             record = self._record(opt)
         else:
+            # a copy (the caller may reuse theirs) that the garbage collector
+            # leaves alone: a tuple of numbers is untracked at its first
+            # collection, an array is never tracked (a thousand kept lists would
+            # be promoted to the old generations, whose collections traverse
+            # every object numba holds)
             if type(fitness) is list:
-                self._fits.append(fitness.copy())  # the caller may reuse theirs
+                self._fits.append(tuple(fitness))
             else:
                 self._fits.append(np.array(fitness, dtype=np.float64).ravel())
             record = math.nan
