@@ -42,7 +42,7 @@ import numpy as np
 from evostrat.kernels.runlog import entry_point, fill_row, format_rows
 from evostrat.runlog_columns import COLUMNS, check_extra_names, column_digits
 from evostrat.runlog_columns import fitness_columns as _fitness_columns
-from evostrat.validation import check_int, check_real
+from evostrat.validation import check_in_range, check_int, check_real
 
 __all__ = ["COLUMNS", "RunLog", "open_log"]
 
@@ -116,7 +116,8 @@ class RunLog:
         self.extra_columns = extra
         self.coordinates = check_int("coordinates", coordinates, minimum=0)
         self.buffer = check_int("buffer", buffer, minimum=1)
-        self.flush_seconds = check_real("flush_seconds", flush_seconds)
+        seconds = check_in_range("flush_seconds", flush_seconds, 0)
+        self.flush_seconds = float(seconds if seconds is not None else FLUSH_SECONDS)
         self.main = _mpi_rank_zero() if main is None else bool(main)
         self.path = path
         self._file: io.BufferedWriter | None = None
