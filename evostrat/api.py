@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from evostrat.restarts import FminResult, Restarts, RunInfo
+from evostrat.runlog import open_log
 from evostrat.strategies import REGISTRY, get_strategy
 from evostrat.validation import check_int, check_real
 
@@ -174,8 +175,6 @@ def fmin(
         if callable(getattr(comm, "bcast", None)):  # MPI: every rank the same seed
             seed = comm.bcast(seed, root=0)
     seed = check_int("seed", seed, minimum=0)
-    from evostrat.runlog import open_log  # its kernels compile only when logging
-
     runlog, owned = open_log(log, evaluator)
     try:
         return Restarts(

@@ -39,7 +39,6 @@ from typing import Any
 
 import numpy as np
 
-from evostrat.kernels.runlog import entry_point, fill_row, format_rows
 from evostrat.runlog_columns import COLUMNS, check_extra_names, column_digits
 from evostrat.runlog_columns import fitness_columns as _fitness_columns
 from evostrat.validation import check_in_range, check_int, check_real
@@ -53,7 +52,14 @@ BUFFER_ROWS = 1000
 #: seconds after which buffered rows are written anyway (a run being watched)
 FLUSH_SECONDS = 5.0
 _NO_EIGENVALUES = np.empty(0)
-_FILL_ROW = entry_point(fill_row)  # a row's statistics, without numba's dispatch
+
+
+def _kernels() -> tuple[Any, Any]:
+    """``(fill_row's compiled entry, format_rows)``, imported on the first row: a
+    program that imports ``evostrat.runlog`` but logs nothing compiles nothing."""
+    from evostrat.kernels.runlog import entry_point, fill_row, format_rows
+
+    return entry_point(fill_row), format_rows
 
 
 #: logs not yet closed: closed at exit, so that no buffered row is lost
@@ -129,6 +135,8 @@ class RunLog:
         self._t0 = self._last_flush = time.perf_counter()
         self._rows = 0  # buffered rows
         self._buf = np.empty((0, 0))
+        self._fill_row: Any = None  # the kernels, from the first row on
+        self._format_rows: Any = None
         self._digits = np.empty(0, dtype=np.int64)
         self._k = -1  # coordinates logged (set by the first row)
         self._opt: weakref.ref | None = None
@@ -196,7 +204,7 @@ class RunLog:
         last[1] = e = opt.evals
         eig = opt.eigenvalues if self._has_eig else _NO_EIGENVALUES
         buf = self._buf
-        _FILL_ROW(buf, i, self._run_f, g + offsets[0], e + offsets[1], now - self._t0,
+        self._fill_row(buf, i, self._run_f, g + offsets[0], e + offsets[1], now - self._t0,
                  record, sigma, opt.mean, scale, spread, eig, self._at_coords,
                  self._k)  # fmt: skip
         if self._extra_at:
@@ -260,6 +268,7 @@ class RunLog:
         names = [*COLUMNS, *self.extra_columns]
         names += [f"mean_{i}" for i in range(k)] + [f"std_{i}" for i in range(k)]
         self._buf = np.full((self.buffer, len(names)), math.nan)
+        self._fill_row, self._format_rows = _kernels()
         self._digits = column_digits(names, self.extra_columns)
         self._write_text(
             "# evostrat run log (evostrat.runlog); an empty cell has no value\n"
@@ -282,7 +291,7 @@ class RunLog:
         if self._rows and self._file is not None:
             block = self._buf[: self._rows]
             self._fill_fitness(block)
-            self._file.write(format_rows(block, self._digits).tobytes())
+            self._file.write(self._format_rows(block, self._digits).tobytes())
             self._file.flush()
         self._rows = 0
         self._fits.clear()
