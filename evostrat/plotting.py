@@ -53,7 +53,11 @@ class LogData:
 
     def prefixed(self, prefix: str) -> list[str]:
         """Names ``prefix0, prefix1, ...`` present, in coordinate order."""
-        names = [n for n in self.columns if n.startswith(prefix)]
+        names = [
+            n
+            for n in self.columns
+            if n.startswith(prefix) and n[len(prefix) :].isdigit()
+        ]
         return sorted(names, key=lambda n: int(n[len(prefix) :]))
 
 

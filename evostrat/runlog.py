@@ -18,9 +18,11 @@ largest per-coordinate standard deviation, wall time, the caller's extra columns
 then the first coordinates of the mean and of the standard deviations. Comment lines
 (``#``) give each run's strategy, dimension, population size, seed and sense.
 
-Rows are buffered and written in blocks (every ``buffer`` rows or ``flush_seconds``
-seconds, and on ``close``) by compiled code, so that a row costs well under 5 % of a
-CMA-ES generation at n = 10 (``benchmarks/runlog.py`` measures it).
+A row is gathered by one compiled call (:func:`evostrat.kernels.runlog.fill_row`)
+into a buffer; full blocks (every ``buffer`` rows or ``flush_seconds`` seconds, and
+on ``close``) get their fitness statistics in one vectorized pass and are turned into
+text by compiled code (:func:`~evostrat.kernels.runlog.format_rows`).
+``benchmarks/runlog.py`` measures what a row costs against a CMA-ES generation.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from __future__ import annotations
 import atexit
 import io
 import math
-import re
 import sys
 import time
 import weakref
@@ -38,34 +39,12 @@ from typing import Any
 
 import numpy as np
 
-from evostrat.kernels.runlog import fill_row, format_rows
-from evostrat.validation import check_int, check_real
+from evostrat.runlog_columns import COLUMNS, check_extra_names, column_digits
+from evostrat.runlog_columns import fitness_columns as _fitness_columns
+from evostrat.validation import check_in_range, check_int, check_real
 
 __all__ = ["COLUMNS", "RunLog", "open_log"]
 
-#: the columns every log has, in order (then the extra columns, ``mean_i``, ``std_i``)
-COLUMNS = (
-    "run",
-    "generation",
-    "evaluations",
-    "seconds",
-    "best",
-    "median",
-    "best_so_far",
-    "sigma",
-    "min_std",
-    "max_std",
-    "axis_ratio",
-    "condition",
-)
-#: significant digits written per column (0: an integer). Fitness with 16, so that
-#: f - f_best is right near an optimum f* != 0 (read back, a value is within about
-#: one unit in the last place of the double: 17 digits would not be exact either,
-#: see evostrat.kernels.runlog); the rest with what a plot needs. Fewer digits are
-#: cheaper: the text is a large part of a row's cost (``benchmarks/runlog.py``).
-DIGITS = {"run": 0, "generation": 0, "evaluations": 0, "seconds": 9, "best": 16,
-          "median": 16, "best_so_far": 16}  # fmt: skip
-_DIGITS_EXTRA, _DIGITS_MEAN, _DIGITS_OTHER = 15, 10, 7
 #: coordinates of the mean and of the stds logged (pycma's plot labels about 10)
 COORDINATES = 10
 #: rows buffered before they are written (about 0.3 MB at 40 columns)
@@ -73,7 +52,14 @@ BUFFER_ROWS = 1000
 #: seconds after which buffered rows are written anyway (a run being watched)
 FLUSH_SECONDS = 5.0
 _NO_EIGENVALUES = np.empty(0)
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+def _kernels() -> tuple[Any, Any]:
+    """``(fill_row's compiled entry, format_rows)``, imported on the first row: a
+    program that imports ``evostrat.runlog`` but logs nothing compiles nothing."""
+    from evostrat.kernels.runlog import entry_point, fill_row, format_rows
+
+    return entry_point(fill_row), format_rows
 
 
 #: logs not yet closed: closed at exit, so that no buffered row is lost
@@ -92,22 +78,6 @@ def _mpi_rank_zero() -> bool:
     if mpi is None:
         return True
     return bool(mpi.COMM_WORLD.Get_rank() == 0)
-
-
-def _fitness_stats(fitness: Any, maximize: bool) -> tuple[float, float]:
-    """Best and median of one generation's fitness (user's sense; NaN ranks last)."""
-    if type(fitness) is not list:
-        fitness = np.asarray(fitness, dtype=np.float64).ravel().tolist()
-    values = sorted(fitness)  # a new list; the caller's stays as it was
-    n = len(values)
-    if not n:
-        raise ValueError("fitness is empty")
-    total = sum(values)
-    if total != total:  # NaN (or inf - inf): NaN ranks last, as
-        worst = -math.inf if maximize else math.inf  # with nan_policy="worst"
-        values = sorted(worst if v != v else v for v in values)
-    median = values[n // 2] if n % 2 else 0.5 * (values[n // 2 - 1] + values[n // 2])
-    return float(values[-1] if maximize else values[0]), float(median)
 
 
 class RunLog:
@@ -148,27 +118,12 @@ class RunLog:
         flush_seconds: float = FLUSH_SECONDS,
         main: bool | None = None,
     ) -> None:
-        if isinstance(extra_columns, str):
-            raise TypeError(
-                f"extra_columns must be a sequence of names, got the string "
-                f"{extra_columns!r} (write ({extra_columns!r},) for one column)"
-            )
-        extra = tuple(extra_columns)
-        for name in extra:
-            if not isinstance(name, str) or not _NAME.match(name):
-                raise ValueError(
-                    f"extra_columns: {name!r} is not a valid column name "
-                    "(letters, digits, '_' and '.', not starting with a digit)"
-                )
-        clash = sorted(set(extra) & set(COLUMNS)) or sorted(
-            {n for n in extra if extra.count(n) > 1}
-        )
-        if clash:
-            raise ValueError(f"extra_columns: duplicate column name(s) {clash}")
+        extra = check_extra_names(extra_columns)
         self.extra_columns = extra
         self.coordinates = check_int("coordinates", coordinates, minimum=0)
         self.buffer = check_int("buffer", buffer, minimum=1)
-        self.flush_seconds = check_real("flush_seconds", flush_seconds)
+        seconds = check_in_range("flush_seconds", flush_seconds, 0)
+        self.flush_seconds = float(seconds if seconds is not None else FLUSH_SECONDS)
         self.main = _mpi_rank_zero() if main is None else bool(main)
         self.path = path
         self._file: io.BufferedWriter | None = None
@@ -180,17 +135,20 @@ class RunLog:
         self._t0 = self._last_flush = time.perf_counter()
         self._rows = 0  # buffered rows
         self._buf = np.empty((0, 0))
+        self._fill_row: Any = None  # the kernels, from the first row on
+        self._format_rows: Any = None
         self._digits = np.empty(0, dtype=np.int64)
         self._k = -1  # coordinates logged (set by the first row)
         self._opt: weakref.ref | None = None
         self._has_eig = False
         self.run = -1
         self._cma = False
-        # generations and evaluations of the finished runs (floats: the row's head
-        # is a tuple of 7 floats for the compiled fill_row)
+        # generations and evaluations of the finished runs (floats, as fill_row
+        # takes them)
         self._offsets = [0.0, 0.0]
         self._last = [0, 0]  # generation and evaluations of the last row
-        self._best = math.nan  # best so far over the log, user's sense
+        self._best = math.nan  # best so far over the written rows, user's sense
+        self._fits: list[Any] = []  # the buffered rows' fitness (None: not given)
         self._maximize = False
         self.closed = False
 
@@ -218,17 +176,21 @@ class RunLog:
         if ref is None or ref() is not opt:
             self._start_run(opt)
         # the cost of this method is measured by benchmarks/runlog.py: keep it lean
-        maximize = self._maximize
-        best_so_far = self._best
+        # (the fitness statistics are computed for a block of rows in flush())
         if fitness is None:
-            best = median = math.nan
-            best_so_far = self._record_best(opt)
+            self._fits.append(None)
+            record = self._record(opt)
         else:
-            best, median = _fitness_stats(fitness, maximize)
-            if best_so_far != best_so_far or (
-                best > best_so_far if maximize else best < best_so_far
-            ):
-                self._best = best_so_far = best
+            # a copy (the caller may reuse theirs) that the garbage collector
+            # leaves alone: a tuple of numbers is untracked at its first
+            # collection, an array is never tracked (a thousand kept lists would
+            # be promoted to the old generations, whose collections traverse
+            # every object numba holds)
+            if type(fitness) is list:
+                self._fits.append(tuple(fitness))
+            else:
+                self._fits.append(np.array(fitness, dtype=np.float64).ravel())
+            record = math.nan
         sigma = opt.sigma
         if self._cma:  # sigma * sqrt(diag C), what _stds() returns, no temporaries
             scale, spread = sigma, opt._diag_cov()
@@ -240,13 +202,11 @@ class RunLog:
         last, offsets, i = self._last, self._offsets, self._rows
         last[0] = g = opt.generation
         last[1] = e = opt.evals
-        head = (
-            self._run_f, g + offsets[0], e + offsets[1], now - self._t0, best,
-            median, best_so_far, sigma,
-        )  # fmt: skip
         eig = opt.eigenvalues if self._has_eig else _NO_EIGENVALUES
         buf = self._buf
-        fill_row(buf, i, head, opt.mean, scale, spread, eig, self._at_coords, self._k)
+        self._fill_row(buf, i, self._run_f, g + offsets[0], e + offsets[1], now - self._t0,
+                 record, sigma, opt.mean, scale, spread, eig, self._at_coords,
+                 self._k)  # fmt: skip
         if self._extra_at:
             self._put_extra(buf[i], extra)
         self._rows = i = i + 1
@@ -269,15 +229,13 @@ class RunLog:
             if value is not None:
                 check_real(name, value)
 
-    def _record_best(self, opt: Any) -> float:
-        """Best so far without the generation's fitness: the strategy's record."""
+    def _record(self, opt: Any) -> float:
+        """Without the generation's fitness: the strategy's best so far (the
+        user's sense), or NaN."""
         record = getattr(opt, "_fbest", math.inf)  # minimization sense
-        if record < math.inf:
-            record = -record if self._maximize else record
-            best = self._best
-            if best != best or (record > best if self._maximize else record < best):
-                self._best = record
-        return self._best
+        if not record < math.inf:
+            return math.nan
+        return float(-record if self._maximize else record)
 
     def _start_run(self, opt: Any) -> None:
         """Begin the rows of a new strategy object (the first or a restart)."""
@@ -299,7 +257,6 @@ class RunLog:
         self._has_eig = hasattr(type(opt), "eigenvalues")
         self._cma = hasattr(type(opt), "_diag_cov") and isinstance(opt.sigma, float)
         self._maximize = bool(getattr(opt, "maximize", False))
-        self._best = math.nan if self.run == 0 else self._best
         self._write_text(
             f"# run {self.run}: {type(opt).__name__} dim={opt.dim} "
             f"popsize={opt.popsize} seed={getattr(opt, 'seed', None)} "
@@ -311,15 +268,8 @@ class RunLog:
         names = [*COLUMNS, *self.extra_columns]
         names += [f"mean_{i}" for i in range(k)] + [f"std_{i}" for i in range(k)]
         self._buf = np.full((self.buffer, len(names)), math.nan)
-        extra = set(self.extra_columns)
-        self._digits = np.array(
-            [
-                DIGITS.get(n, _DIGITS_EXTRA if n in extra else
-                           _DIGITS_MEAN if n.startswith("mean_") else _DIGITS_OTHER)
-                for n in names
-            ],
-            dtype=np.int64,
-        )  # fmt: skip
+        self._fill_row, self._format_rows = _kernels()
+        self._digits = column_digits(names, self.extra_columns)
         self._write_text(
             "# evostrat run log (evostrat.runlog); an empty cell has no value\n"
             + ",".join(names)
@@ -331,13 +281,31 @@ class RunLog:
             self._file.write(text.encode("ascii"))
 
     def flush(self) -> None:
-        """Write the buffered rows to the file now."""
+        """Write the buffered rows to the file now.
+
+        In the calling thread: a writer thread (tried, with the GIL released by the
+        formatting kernel) made a logged run slower on a busy machine, every
+        hand-over of the GIL costing the run a wait for the scheduler (measured
+        here at load 16 on 2 cores: +25 % instead of +11 % wall time).
+        """
         if self._rows and self._file is not None:
-            text = format_rows(self._buf[: self._rows], self._digits)
-            self._file.write(text.tobytes())
+            block = self._buf[: self._rows]
+            self._fill_fitness(block)
+            self._file.write(self._format_rows(block, self._digits).tobytes())
             self._file.flush()
         self._rows = 0
+        self._fits.clear()
         self._last_flush = time.perf_counter()
+
+    def _fill_fitness(self, block: np.ndarray) -> None:
+        """The best, median and best-so-far columns of the buffered rows."""
+        block[:, 4:6] = _fitness_columns(self._fits, self._maximize)
+        # candidates: the generation's best, else the strategy's record (column 6)
+        cand = np.where(np.isnan(block[:, 4]), block[:, 6], block[:, 4])
+        sign = -1.0 if self._maximize else 1.0
+        running = np.fmin.accumulate(np.r_[sign * self._best, sign * cand])[1:]
+        block[:, 6] = sign * running
+        self._best = float(block[-1, 6])
 
     def close(self) -> None:
         """Write what is buffered and close the file (again: nothing happens)."""
