@@ -15,7 +15,9 @@
   ``BUDGET_FACTOR = 2`` times the other's budget (instead of BIPOP's equal split).
 
 Bookkeeping follows pycma's ``cma.fmin2(..., restarts=N, bipop=...)``: the first run
-counts for the small regime, ``restarts`` bounds the large-population restarts, a
+counts for the small regime, population sizes double the unrounded default
+``4 + 3 ln n`` (when the first run had the default size), ``restarts`` bounds the
+large-population restarts, a
 small run gets at most half the evaluations the large runs spent, and every run
 starts from ``x0`` (unless it is a callable). Also home of :class:`FminResult` and
 :class:`RunInfo`, what ``fmin`` returns.
