@@ -36,9 +36,17 @@ run (JSON lines) and reuses them, so solvers can be added to a measurement later
 Usage::
 
     python benchmarks/bbob.py --quick                     # seconds (the test)
-    nice python benchmarks/bbob.py --dims 2 3 5 --instances $(seq 1 15) \\
-        --strategies evostrat evostrat:restart_strategy=ipop --cache bbob.jsonl
-    python benchmarks/bbob.py --suite bbob-noisy --functions 101 102 103
+    nice python benchmarks/bbob.py --dims 2 3 --jobs 2 --cache bbob.jsonl \
+        --strategies evostrat evostrat:restart_strategy=ipop,defaults=tutorial
+    nice python benchmarks/bbob.py --dims 2 3 --instances 1 2 3 4 5 \
+        --strategies evostrat:lr_adapt=True evostrat:mirrored=True --references \
+        --cache bbob.jsonl                                # candidates, refs cached
+    nice python benchmarks/bbob.py --suite bbob-noisy --dims 5 --functions 1 2 3 \
+        --instances 1 2 3 --budget 2000 --strategies evostrat evostrat:lr_adapt=True
+    python -m cocopp exdata/evostrat exdata/pycma-ipop    # with --observe
+
+``--functions`` and ``--instances`` are COCO's indices (bbob-noisy's function 1 is
+f101; bbob's instance indices 6-15 are the instances 71-80).
 """
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ def plot_ecdf(results: dict[str, list], path: str) -> None:
         ax.set_title(f"{dim}-D" if dim is not None else "all dimensions")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("fraction of problems at f - fopt < 1e-8")
-    axes[0][-1].legend(fontsize=7, loc="upper left")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

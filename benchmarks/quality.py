@@ -199,8 +199,8 @@ def restarts(args: argparse.Namespace) -> None:
             f"{nrestarts:>17.0f}  {last}"
         )
     print(
-        "(medians and means over the successful seeds; pycma's IPOP popsizes are "
-        "10, 21, 43, 87, 174, ... evostrat's 10, 20, 40, 80, 160, ...)"
+        "(medians and means over the successful seeds; both libraries' IPOP "
+        "popsizes are 10, 21, 43, 87, 174, ...)"
     )
 
 

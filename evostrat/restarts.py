@@ -15,7 +15,9 @@
   ``BUDGET_FACTOR = 2`` times the other's budget (instead of BIPOP's equal split).
 
 Bookkeeping follows pycma's ``cma.fmin2(..., restarts=N, bipop=...)``: the first run
-counts for the small regime, ``restarts`` bounds the large-population restarts, a
+counts for the small regime, population sizes double the unrounded default
+``4 + 3 ln n`` (when the first run had the default size), ``restarts`` bounds the
+large-population restarts, a
 small run gets at most half the evaluations the large runs spent, and every run
 starts from ``x0`` (unless it is a callable). Also home of :class:`FminResult` and
 :class:`RunInfo`, what ``fmin`` returns.
@@ -31,6 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from evostrat.result import Result
+from evostrat.strategies.base import default_popsize
 
 __all__ = ["INCPOPSIZE", "RESTART_STRATEGIES", "FminResult", "RunInfo", "Restarts"]
 
@@ -172,6 +175,7 @@ class Restarts:
         self.evals = self.generations = 0  # totals over the runs
         self.best: tuple[float, np.ndarray | None, float] = (math.inf, None, math.nan)
         self.popsize0 = self.max_generations0 = 0  # of the first run
+        self.lam0 = 0.0  # the first run's popsize, unrounded where it was the default
         self.large_restarts = 0  # large-population restarts so far
         # evaluations spent by the small regime (+ the first run) and the large one
         self.small_evals = self.large_evals = 0
@@ -183,13 +187,13 @@ class Restarts:
         if regime == "first":
             popsize = self.popsize
         elif regime == "large":
-            popsize = self.popsize0 * INCPOPSIZE**self.large_restarts
+            popsize = int(self.lam0 * INCPOPSIZE**self.large_restarts)
             if self.scheme in ("nipop", "nbipop"):
                 sigma0 = _scaled(sigma0, SIGMA_DECREASE ** (-self.large_restarts))
         else:  # small: Hansen 2009, section 2; pycma's fmin2 bookkeeping
             sigma0 = _scaled(sigma0, 0.01 ** generator.uniform())
             multiplier = INCPOPSIZE**self.large_restarts
-            popsize = int(self.popsize0 * multiplier ** (generator.uniform() ** 2))
+            popsize = int(self.lam0 * multiplier ** (generator.uniform() ** 2))
             if self.scheme == "nbipop":  # default population size (Loshchilov 2013)
                 popsize = self.popsize0
         if regime != "first":  # a size the strategy accepts (e.g. even for pairs)
@@ -205,6 +209,11 @@ class Restarts:
         opt = self.cls(x0, sigma0, popsize=popsize, **kwargs)
         if regime == "first":
             self.popsize0 = opt.popsize
+            # pycma doubles the unrounded default 4 + 3 ln n (12.99 at n = 20: then
+            # 25, 51, 103, ... rather than 24, 48, 96): so does fmin (issue 12)
+            self.lam0 = float(opt.popsize)
+            if self.popsize is None and opt.popsize == default_popsize(opt.dim):
+                self.lam0 = 4 + 3 * math.log(opt.dim)
             self.max_generations0 = opt.options["max_generations"]
         elif regime == "small":
             cap = max(1, int(0.5 * self.large_evals / opt.popsize))

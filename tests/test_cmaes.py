@@ -70,16 +70,6 @@ def test_tutorial_parameters_are_table_1s(n, popsize):
     assert opt.lazy_gap == pytest.approx(1 / (10 * n * (opt.c1 + opt.cmu)), rel=1e-12)
 
 
-def test_default_parameters_are_pycmas_sepcmaes_keep_the_tutorials():
-    # the measured default (docs/cmaes.md: pycma's constants did better on bbob)
-    assert CMAES(np.ones(3), 1.0).options["defaults"] == "pycma"
-    assert CMAES(np.ones(3), 1.0).cs == CMAES(np.ones(3), 1.0, defaults="pycma").cs
-    assert CMAES(np.ones(3), 1.0).cs != CMAES(np.ones(3), 1.0, defaults="tutorial").cs
-    from evostrat.strategies.cma.sepcmaes import SepCMAES
-
-    assert SepCMAES(np.ones(3), 1.0).options["defaults"] == "tutorial"
-
-
 @pytest.mark.parametrize("n", [2, 10, 100])
 def test_pycma_defaults_equal_pycma(n):
     es = _pycma(n)

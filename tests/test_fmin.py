@@ -67,11 +67,12 @@ def test_seed_none_is_drawn_once_and_reported():
 def test_ipop_doubles_the_population_and_keeps_the_best():
     res = fmin_es(restarts=3)
     assert res.restarts == 3
-    assert [r.popsize for r in res.runs] == [8, 16, 32, 64]
+    # as pycma: the unrounded default 4 + 3 ln 4 = 8.16 doubles (16.3, 32.6, 65.3)
+    assert [r.popsize for r in res.runs] == [8, 16, 32, 65]
     assert [r.regime for r in res.runs] == ["first", "large", "large", "large"]
     assert all(r.sigma0 == 0.5 for r in res.runs)
     assert len({r.seed for r in res.runs}) == 4
-    assert res.evals == sum(r.evals for r in res.runs) == 20 * (8 + 16 + 32 + 64)
+    assert res.evals == sum(r.evals for r in res.runs) == 20 * (8 + 16 + 32 + 65)
     assert res.generations == 80
     assert res.fbest == min(r.fbest for r in res.runs)
     assert res.stop == res.runs[-1].stop
@@ -89,7 +90,7 @@ def test_bipop_interlaces_small_runs_by_budget():
     assert regimes.count("large") == 3  # restarts bound the large runs (pycma)
     assert "small" in regimes and regimes[-1] == "large"
     large = [r.popsize for r in res.runs if r.regime == "large"]
-    assert large == [16, 32, 64]
+    assert large == [16, 32, 65]  # int(8.16 * 2**k), as pycma
     small_evals = res.runs[0].evals
     large_evals = 0
     for run in res.runs[1:]:
@@ -244,8 +245,8 @@ def test_cmaes_restarts_popsize_default():
         sphere, np.ones(10), 0.5, restarts=1, seed=1, max_generations=3,
         restart_strategy="ipop",
     )  # fmt: skip
-    assert [r.popsize for r in res.runs] == [10, 20]
-    assert res.evals == 3 * 10 + 3 * 20
+    assert [r.popsize for r in res.runs] == [10, 21]  # int(2 * (4 + 3 ln 10)), pycma
+    assert res.evals == 3 * 10 + 3 * 21
 
 
 def test_cmaes_pycma_aliases_are_global_or_per_run():
@@ -314,7 +315,7 @@ def test_bounds_pass_to_every_run():
 
 def test_nipop_divides_sigma0_as_the_population_doubles():
     res = fmin_es(restarts=3, restart_strategy="nipop")
-    assert [r.popsize for r in res.runs] == [8, 16, 32, 64]
+    assert [r.popsize for r in res.runs] == [8, 16, 32, 65]
     assert [r.sigma0 for r in res.runs] == pytest.approx(
         [0.5, 0.5 / 1.6, 0.5 / 1.6**2, 0.5 / 1.6**3]
     )

@@ -66,7 +66,7 @@ class CMAES(CMABase):
     :math:`\sigma` by CSA (eq. (44)). See the module docstring for the parameters.
 
     Options are those of :class:`~evostrat.strategies.cma.base.CMABase`
-    (``active``, ``defaults``, ``lr_adapt``, ``bounds`` and pycma's stop criteria),
+    (``active``, ``defaults``, ``lr_adapt``, ``mirrored``, ``bounds``, pycma's stops),
     listed with their defaults in ``docs/strategies.md``; ``defaults`` is
     ``"pycma"`` here (measured on bbob, ``docs/cmaes.md``), ``"tutorial"`` selects
     the tutorial's Table 1.
