@@ -72,7 +72,7 @@ def fmin(
     restarts: int = 0,
     seed: int | None = None,
     evaluator: Any = None,
-    restart_strategy: str = "bipop",
+    restart_strategy: str = "ipop",
     vectorized: bool = False,
     maximize: bool = False,
     popsize: int | None = None,
@@ -110,8 +110,9 @@ def fmin(
         under an ``MPIEvaluator`` rank 0's draw is broadcast to every rank.
     evaluator : evaluator, optional
         Shared by all runs (``SerialEvaluator`` when None); its ``stats`` add up.
-    restart_strategy : {"bipop", "ipop", "nipop", "nbipop"}
-        BIPOP by default (chosen on bbob, see ``docs/cmaes.md``).
+    restart_strategy : {"ipop", "bipop", "nipop", "nbipop"}
+        IPOP by default (API.md); BIPOP measured level with it on bbob, within
+        noise (``docs/cmaes.md``).
         IPOP (Auger & Hansen 2005) doubles the population size at each restart;
         BIPOP (Hansen 2009) interlaces that regime with small-population runs;
         NIPOP also divides sigma0 by 1.6 at each restart and NBIPOP interlaces that

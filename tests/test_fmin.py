@@ -19,7 +19,7 @@ def fmin_es(f=sphere, **kwargs):
     """fmin with SimpleES and a short fixed run length (fast, deterministic)."""
     args = {
         "strategy": "simplees", "seed": 3, "max_generations": 20,
-        "restart_strategy": "ipop",  # the former default, pinned
+        "restart_strategy": "ipop",  # the default, pinned
         **kwargs,
     }  # fmt: skip
     return evostrat.fmin(f, X0, 0.5, **args)
@@ -343,10 +343,10 @@ def test_nbipop_gives_the_better_regime_twice_the_budget():
             best, best_regime = run.fbest, run.regime
 
 
-def test_default_restart_strategy_is_bipop():
-    # chosen on bbob (docs/cmaes.md); IPOP stays available by name
+def test_default_restart_strategy_is_ipop():
+    # API.md names IPOP the default; BIPOP (level on bbob) is one keyword away
     res = evostrat.fmin(rastrigin, X0, 0.5, strategy="simplees", seed=3, restarts=3,
                         max_generations=20)  # fmt: skip
-    assert "small" in [r.regime for r in res.runs]
-    ipop = fmin_es(f=rastrigin, restarts=3)
-    assert [r.regime for r in ipop.runs] == ["first", "large", "large", "large"]
+    assert [r.regime for r in res.runs] == ["first", "large", "large", "large"]
+    bipop = fmin_es(f=rastrigin, restarts=3, restart_strategy="bipop")
+    assert "small" in [r.regime for r in bipop.runs]

@@ -13,6 +13,7 @@ from evostrat.cli.common import (
     format_x,
     make_evaluator,
 )
+from evostrat.restarts import RESTART_STRATEGIES
 
 
 def add_command(sub: Any, fmt: Any) -> None:
@@ -40,7 +41,7 @@ def add_command(sub: Any, fmt: Any) -> None:
     p.add_argument("--max-evals", type=int, default=100_000)
     p.add_argument("--target", type=float, default=1e-8, help="stop at this fitness")
     p.add_argument("--restarts", type=int, default=0, help="IPOP restarts (fmin)")
-    p.add_argument("--restart-strategy", choices=("ipop", "bipop"), default="ipop")
+    p.add_argument("--restart-strategy", choices=RESTART_STRATEGIES, default="ipop")
     p.add_argument("--evaluator", choices=("serial", "pool"), default="serial")
     p.add_argument("--processes", type=int, help="pool size (default: all cores)")
     p.add_argument(
