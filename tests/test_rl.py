@@ -11,7 +11,6 @@ import pytest
 gym = pytest.importorskip("gymnasium")  # the rl extra; CI installs it
 
 from evostrat import rl  # noqa: E402
-from evostrat.rl._serial_aux import SerialAuxEvaluator  # noqa: E402
 
 SMALL = dict(strategy="snes", generations=4, popsize=6, max_steps=50, eval_every=2)
 SMALL.update(eval_episodes=2)
@@ -189,11 +188,6 @@ def test_config_checks_every_setting():
             rl.TrainConfig(**{name: value}).check()
     with pytest.raises(ValueError, match="maximize"):
         rl.TrainConfig(options={"maximize": False}).check()
-
-
-def test_serial_fallback_is_used_by_default():
-    trainer = rl.Trainer(rl.TrainConfig(**SMALL))
-    assert isinstance(trainer.evaluator, SerialAuxEvaluator)
 
 
 @pytest.mark.slow

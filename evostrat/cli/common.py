@@ -12,8 +12,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-#: ``--evaluator`` choices of the commands that evaluate (``ray`` once it exists)
-EVALUATORS = ("serial", "pool", "mpi")
+#: ``--evaluator`` choices of the commands that evaluate
+EVALUATORS = ("serial", "pool", "mpi", "ray")
 
 
 class CommandError(Exception):
@@ -89,12 +89,16 @@ def make_evaluator(kind: str, processes: int | None = None) -> Any:
         raise CommandError(f"--processes must be >= 1, got {processes}")
     if kind == "serial":
         return evostrat.SerialEvaluator()
-    if kind == "mpi":
-        try:
-            return evostrat.MPIEvaluator()
-        except ImportError as err:
-            raise CommandError(f"the mpi evaluator needs mpi4py: {err}") from None
-    return evostrat.PoolEvaluator(processes=processes)
+    if kind == "pool":
+        return evostrat.PoolEvaluator(processes=processes)
+    name = "MPIEvaluator" if kind == "mpi" else "RayEvaluator"
+    try:
+        return getattr(evostrat, name)()
+    except AttributeError:
+        raise CommandError(f"this evostrat has no {kind} evaluator") from None
+    except ImportError as err:
+        package = "mpi4py" if kind == "mpi" else "ray"
+        raise CommandError(f"the {kind} evaluator needs {package}: {err}") from None
 
 
 def close_evaluator(evaluator: Any) -> None:

@@ -189,13 +189,14 @@ class _Reporter:
         self.args, self.main = args, main
         self.t0 = time.perf_counter()
         self.last_print = -1e9
-        self.log = CurveLog(args.log, trainer.rows) if main and args.log else None
+        resumed_at = trainer.generation if args.resume else None
+        self.log = CurveLog(args.log, resumed_at, main) if args.log else None
 
     def __call__(self, trainer: Any, row: dict) -> None:
         if not self.main:
             return
         if self.log is not None:
-            self.log.write(row)
+            self.log.write(trainer, row)
         every = self.args.checkpoint_every
         if every and trainer.generation % every == 0:
             trainer.save_checkpoint(_checkpoint_path(self.args))
@@ -253,11 +254,7 @@ def command(args: argparse.Namespace) -> int:
     if not args.resume:
         _config(args)  # every training argument, before anything is made
     _check_writable(args)
-    evaluator = (  # serial: the side-results fallback until the evaluators have it
-        None
-        if args.evaluator == "serial"
-        else make_evaluator(args.evaluator, args.processes)
-    )
+    evaluator = make_evaluator(args.evaluator, args.processes)
     main = bool(getattr(evaluator, "is_main", True))
     try:
         trainer = _trainer(args, evaluator)

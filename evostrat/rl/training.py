@@ -84,14 +84,15 @@ class Trainer:
             **options,
         )
         if evaluator is None:
-            from evostrat.rl._serial_aux import SerialAuxEvaluator
+            from evostrat.evaluators import SerialEvaluator
 
-            evaluator = SerialAuxEvaluator()
+            evaluator = SerialEvaluator()
         self.evaluator = evaluator
         self.seeds = validation_seeds(c.env_seed, c.eval_episodes)
         self.best: PolicyFile | None = None
         self.last: PolicyFile | None = None
         self.rows: list[dict[str, float]] = []
+        self.last_fitness: np.ndarray | None = None  # of the last generation
         self.validation_steps = 0
         self.seconds = 0.0  # wall seconds of the generations, resumed runs included
 
@@ -120,6 +121,7 @@ class Trainer:
             self.evaluator.evaluate(self.strategy, self.objective), dtype=np.float64
         )
         self.strategy.tell(fitness)
+        self.last_fitness = fitness
         g, every = self.generation, self.config.eval_every
         due = (every and g % every == 0) or self.stop_reason()
         validation = self.validate() if due else math.nan
