@@ -54,13 +54,12 @@ class Strategy:
     x0 : array_like, shape (dim,)
         Initial mean; its length is the dimension.
     sigma0 : float or array_like
-        Initial step size (positive). Strategies with per-coordinate step sizes also
-        accept a positive array of length ``dim``.
+        Initial step size (positive); a positive array of length ``dim`` where the
+        strategy has per-coordinate step sizes.
     popsize : int, optional
         Population size; the strategy's default when None.
     seed : int, optional
-        Seed of every random stream; drawn from the OS when None (and then kept in
-        ``seed``, so the run can be repeated).
+        Seed of every random stream; drawn from the OS when None (kept in ``seed``).
     maximize : bool
         Treat fitness as a reward to maximize.
     **options
@@ -278,8 +277,7 @@ class Strategy:
         """A copy sharing nothing writable (see :func:`~.state.clone`)."""
         return clone(self, ("_cache", *self._SCRATCH), keep_cache)
 
-    def __copy__(self) -> Strategy:
-        return self._clone()
+    __copy__ = _clone  # copy.copy: an independent strategy
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Strategy:
         return deep_copy(self, memo)
@@ -398,7 +396,5 @@ class Strategy:
         return state
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(dim={self.dim}, popsize={self.popsize}, "
-            f"generation={self.generation}, seed={self.seed})"
-        )
+        n, lam, g = self.dim, self.popsize, self.generation
+        return f"{type(self).__name__}(dim={n}, popsize={lam}, generation={g}, seed={self.seed})"
