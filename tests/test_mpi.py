@@ -30,7 +30,12 @@ SCRIPTS = Path(__file__).resolve().parent / "mpi_scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 import run_checks  # noqa: E402  (the same DIM, SEED, GENERATIONS, make())
-from es_objectives import WithAux, WithAuxVectorized, aux_outcome  # noqa: E402
+from es_objectives import (  # noqa: E402
+    Recording,
+    WithAux,
+    WithAuxVectorized,
+    aux_outcome,
+)
 
 pytestmark = pytest.mark.mpi
 
@@ -80,13 +85,16 @@ def test_same_result_as_serial_for_every_strategy(n, tmp_path):
     mismatches = []
     for name in names:
         for vectorized in (False, True):
-            res = run_checks.make(name).optimize(rastrigin, vectorized=vectorized)
+            rec = Recording(evostrat.SerialEvaluator())
+            res = run_checks.make(name).optimize(rastrigin, rec, vectorized=vectorized)
             want = (
                 res.xbest.tobytes(),
                 res.xmean.tobytes(),
                 res.fbest,
                 res.generations,
+                rec.history(),
             )
+            assert len(want[-1]) == run_checks.GENERATIONS
             for schedule in run_checks.SCHEDULES:
                 for r, seen in enumerate(ranks):
                     if seen[schedule, name, vectorized] != want:

@@ -38,6 +38,8 @@ from es_objectives import (  # noqa: E402
 os.environ.setdefault(LOCAL_ONLY_ENV, "0")  # Ray on 127.0.0.1 only
 import ray  # noqa: E402  (a missing ray fails these tests, never skips them)
 
+pytestmark = pytest.mark.slow  # Ray's start-up takes ~15 s on this machine
+
 DIM, SEED, GENERATIONS = 5, 11, 4
 
 
