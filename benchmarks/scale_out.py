@@ -140,8 +140,8 @@ def measure(ev, workers: int, args, dims=(10, 1_000_000)) -> dict:
     """Efficiency (equal and log-normal costs) and overhead at each dim.
 
     Dynamic engines (MPI dynamic, Ray) hand out one individual per chunk for the
-    efficiency runs (the finest balance) and use their default chunk size for the
-    overhead runs (fewer messages).
+    efficiency runs (the finest balance) and their default chunk size, or
+    ``--overhead-chunk``, for the overhead runs (fewer messages).
     """
     out = {}
     dynamic = hasattr(ev, "chunk_size")
@@ -151,7 +151,7 @@ def measure(ev, workers: int, args, dims=(10, 1_000_000)) -> dict:
             ev.chunk_size = 1
         out[label] = time_generations(ev, f, 10, args.generations, workers)
     if dynamic:
-        ev.chunk_size = None
+        ev.chunk_size = args.overhead_chunk
     for dim in dims:
         out[f"overhead_dim{dim}"] = time_generations(
             ev, trivial, dim, args.generations, workers
@@ -218,6 +218,8 @@ def run_mpi(args) -> dict:
     for w in args.workers:
         cmd = [mpiexec, "-n", str(w), sys.executable, __file__, "--mpi-child",
                "--generations", str(args.generations), "--base-ms", str(args.base_ms)]  # fmt: skip
+        if args.overhead_chunk is not None:
+            cmd += ["--overhead-chunk", str(args.overhead_chunk)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
         line = [s for s in proc.stdout.splitlines() if s.startswith("RESULT ")]
         if proc.returncode != 0 or not line:
@@ -280,6 +282,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", nargs="+", type=int, default=[4, 8, 16, 32])
     parser.add_argument("--generations", type=int, default=3, help="timed generations")
     parser.add_argument("--base-ms", type=float, default=20.0, help="mean cost (ms)")
+    parser.add_argument(
+        "--overhead-chunk", type=int, default=None,
+        help="chunk size of the dynamic engines in the overhead runs (default: theirs)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     parser.add_argument("--mpi-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
