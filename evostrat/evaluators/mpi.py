@@ -234,7 +234,7 @@ class MPIEvaluator:
         """
         t0 = time.perf_counter()
         k = aux_size(f)
-        self.control.generation = strategy.generation
+        self.control.begin(strategy.generation)
         run = self._static if self.schedule == "static" else mpi_dynamic.evaluate
         try:
             fitness, aux = run(self, strategy, f, vectorized, k)
