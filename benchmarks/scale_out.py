@@ -27,6 +27,7 @@ Usage::
 
     nice python benchmarks/scale_out.py                      # everything (~10 min)
     nice python benchmarks/scale_out.py --workers 4 16 --engines mpi
+    nice mpiexec -n 32 python benchmarks/scale_out.py --mpi-wait-study --generations 10
 """
 
 from __future__ import annotations
@@ -211,6 +212,23 @@ def mpi_child(args) -> None:
         print("RESULT " + json.dumps(out), flush=True)
 
 
+def mpi_wait_study(args) -> None:
+    """Under ``mpiexec -n W``: overhead per generation (trivial f, dim 10) with
+    the default polite waits, shorter sleeps, and spinning waiters."""
+    from evostrat.evaluators import mpi_common
+
+    for first, longest in ((5e-5, 1e-3), (2e-5, 2e-4), (0.0, 0.0)):
+        mpi_common.FIRST_SLEEP, mpi_common.MAX_SLEEP = first, longest
+        ev = evostrat.MPIEvaluator()
+        res = time_generations(ev, trivial, 10, args.generations, ev.size)
+        if ev.rank == 0:
+            print(
+                f"sleeps {first:g}..{longest:g} s: "
+                f"{res['seconds'] * 1e3:.1f} ms per generation",
+                flush=True,
+            )
+
+
 def run_mpi(args) -> dict:
     here = Path(sys.executable).parent / "mpiexec"
     mpiexec = str(here) if here.exists() else shutil.which("mpiexec")
@@ -288,9 +306,13 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     parser.add_argument("--mpi-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--mpi-wait-study", action="store_true",
+        help="under mpiexec: overhead with polite vs spinning waits",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    if args.mpi_child:
-        mpi_child(args)
+    if args.mpi_child or args.mpi_wait_study:
+        (mpi_child if args.mpi_child else mpi_wait_study)(args)
         return
     results = {}
     for engine in args.engines:
