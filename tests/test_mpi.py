@@ -202,6 +202,15 @@ def test_a_rank_that_stops_alone_ends_the_job_with_a_message(mode, schedule, tmp
 
 
 @pytest.mark.slow
+def test_agree_is_a_collective_or(tmp_path):
+    out = tmp_path / "out"
+    proc = mpirun(3, "stops.py", "agree", "static", str(out), timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for r in range(3):
+        assert pickle.loads(Path(f"{out}.{r}").read_bytes())["agree"] == (True, False)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("schedule", ["static", "dynamic"])
 def test_timeout_turns_a_hang_into_evaluation_error_on_every_rank(schedule, tmp_path):
     out = tmp_path / "out"
