@@ -27,6 +27,7 @@ Usage::
 
     nice python benchmarks/scale_out.py                      # everything (~10 min)
     nice python benchmarks/scale_out.py --workers 4 16 --engines mpi
+    nice mpiexec -n 32 python benchmarks/scale_out.py --mpi-wait-study --generations 10
 """
 
 from __future__ import annotations
@@ -140,8 +141,8 @@ def measure(ev, workers: int, args, dims=(10, 1_000_000)) -> dict:
     """Efficiency (equal and log-normal costs) and overhead at each dim.
 
     Dynamic engines (MPI dynamic, Ray) hand out one individual per chunk for the
-    efficiency runs (the finest balance) and use their default chunk size for the
-    overhead runs (fewer messages).
+    efficiency runs (the finest balance) and their default chunk size, or
+    ``--overhead-chunk``, for the overhead runs (fewer messages).
     """
     out = {}
     dynamic = hasattr(ev, "chunk_size")
@@ -151,7 +152,7 @@ def measure(ev, workers: int, args, dims=(10, 1_000_000)) -> dict:
             ev.chunk_size = 1
         out[label] = time_generations(ev, f, 10, args.generations, workers)
     if dynamic:
-        ev.chunk_size = None
+        ev.chunk_size = args.overhead_chunk
     for dim in dims:
         out[f"overhead_dim{dim}"] = time_generations(
             ev, trivial, dim, args.generations, workers
@@ -211,6 +212,23 @@ def mpi_child(args) -> None:
         print("RESULT " + json.dumps(out), flush=True)
 
 
+def mpi_wait_study(args) -> None:
+    """Under ``mpiexec -n W``: overhead per generation (trivial f, dim 10) with
+    the default polite waits, shorter sleeps, and spinning waiters."""
+    from evostrat.evaluators import mpi_common
+
+    for first, longest in ((5e-5, 1e-3), (2e-5, 2e-4), (0.0, 0.0)):
+        mpi_common.FIRST_SLEEP, mpi_common.MAX_SLEEP = first, longest
+        ev = evostrat.MPIEvaluator()
+        res = time_generations(ev, trivial, 10, args.generations, ev.size)
+        if ev.rank == 0:
+            print(
+                f"sleeps {first:g}..{longest:g} s: "
+                f"{res['seconds'] * 1e3:.1f} ms per generation",
+                flush=True,
+            )
+
+
 def run_mpi(args) -> dict:
     here = Path(sys.executable).parent / "mpiexec"
     mpiexec = str(here) if here.exists() else shutil.which("mpiexec")
@@ -218,6 +236,8 @@ def run_mpi(args) -> dict:
     for w in args.workers:
         cmd = [mpiexec, "-n", str(w), sys.executable, __file__, "--mpi-child",
                "--generations", str(args.generations), "--base-ms", str(args.base_ms)]  # fmt: skip
+        if args.overhead_chunk is not None:
+            cmd += ["--overhead-chunk", str(args.overhead_chunk)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
         line = [s for s in proc.stdout.splitlines() if s.startswith("RESULT ")]
         if proc.returncode != 0 or not line:
@@ -280,11 +300,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", nargs="+", type=int, default=[4, 8, 16, 32])
     parser.add_argument("--generations", type=int, default=3, help="timed generations")
     parser.add_argument("--base-ms", type=float, default=20.0, help="mean cost (ms)")
+    parser.add_argument(
+        "--overhead-chunk", type=int, default=None,
+        help="chunk size of the dynamic engines in the overhead runs (default: theirs)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     parser.add_argument("--mpi-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--mpi-wait-study", action="store_true",
+        help="under mpiexec: overhead with polite vs spinning waits",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    if args.mpi_child:
-        mpi_child(args)
+    if args.mpi_child or args.mpi_wait_study:
+        (mpi_child if args.mpi_child else mpi_wait_study)(args)
         return
     results = {}
     for engine in args.engines:

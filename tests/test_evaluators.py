@@ -28,6 +28,7 @@ from es_objectives import (  # noqa: E402
     KillOn,
     KillOnce,
     NotReal,
+    Recording,
     SleepOn,
     WithAux,
     WithAuxVectorized,
@@ -57,10 +58,13 @@ def pool():
 @pytest.mark.parametrize("name", list(REGISTRY))
 @pytest.mark.parametrize("vectorized", [False, True])
 def test_pool_same_result_as_serial(pool, name, vectorized):
-    want = outcome(make(name).optimize(rastrigin, vectorized=vectorized))
+    serial = Recording(SerialEvaluator())
+    want = outcome(make(name).optimize(rastrigin, serial, vectorized=vectorized))
     before = dict(pool.stats)
-    got = outcome(make(name).optimize(rastrigin, pool, vectorized=vectorized))
+    rec = Recording(pool)
+    got = outcome(make(name).optimize(rastrigin, rec, vectorized=vectorized))
     assert got == want
+    assert rec.history() == serial.history()  # every generation's fitness
     assert pool.stats["generations"] - before["generations"] == 5
     assert pool.stats["evaluations"] - before["evaluations"] == 5 * make(name).popsize
     assert pool.stats["bytes_sent"] > before["bytes_sent"]

@@ -30,7 +30,12 @@ SCRIPTS = Path(__file__).resolve().parent / "mpi_scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 import run_checks  # noqa: E402  (the same DIM, SEED, GENERATIONS, make())
-from es_objectives import WithAux, WithAuxVectorized, aux_outcome  # noqa: E402
+from es_objectives import (  # noqa: E402
+    Recording,
+    WithAux,
+    WithAuxVectorized,
+    aux_outcome,
+)
 
 pytestmark = pytest.mark.mpi
 
@@ -80,13 +85,16 @@ def test_same_result_as_serial_for_every_strategy(n, tmp_path):
     mismatches = []
     for name in names:
         for vectorized in (False, True):
-            res = run_checks.make(name).optimize(rastrigin, vectorized=vectorized)
+            rec = Recording(evostrat.SerialEvaluator())
+            res = run_checks.make(name).optimize(rastrigin, rec, vectorized=vectorized)
             want = (
                 res.xbest.tobytes(),
                 res.xmean.tobytes(),
                 res.fbest,
                 res.generations,
+                rec.history(),
             )
+            assert len(want[-1]) == run_checks.GENERATIONS
             for schedule in run_checks.SCHEDULES:
                 for r, seen in enumerate(ranks):
                     if seen[schedule, name, vectorized] != want:
@@ -191,6 +199,15 @@ def test_a_rank_that_stops_alone_ends_the_job_with_a_message(mode, schedule, tmp
     stopper = 0 if mode == "stop-0" else 2
     assert f"rank {stopper} stopped after evaluating generation 1" in proc.stderr
     assert "Make the stop decision the same on every rank" in proc.stderr
+
+
+@pytest.mark.slow
+def test_agree_is_a_collective_or(tmp_path):
+    out = tmp_path / "out"
+    proc = mpirun(3, "stops.py", "agree", "static", str(out), timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for r in range(3):
+        assert pickle.loads(Path(f"{out}.{r}").read_bytes())["agree"] == (True, False)
 
 
 @pytest.mark.slow

@@ -38,6 +38,8 @@ from es_objectives import (  # noqa: E402
 os.environ.setdefault(LOCAL_ONLY_ENV, "0")  # Ray on 127.0.0.1 only
 import ray  # noqa: E402  (a missing ray fails these tests, never skips them)
 
+pytestmark = pytest.mark.slow  # Ray's start-up takes ~15 s on this machine
+
 DIM, SEED, GENERATIONS = 5, 11, 4
 
 
@@ -167,3 +169,15 @@ def test_actors_that_cannot_be_placed_give_a_clear_error(ev):
                 big.evaluate(make("simplees"), sphere)
             finally:
                 ray_module.START_TIMEOUT = old
+
+
+def test_an_objective_the_actors_cannot_import_gives_evaluation_error(ev):
+    opt = make("simplees")
+    # a pickle naming a module the actors do not have (as a class defined in a
+    # module that only the driver can import would be)
+    data = b"cno_such_module_for_evostrat\nThing\n)R."
+    ev._f, ev._f_id, ev._f_size = object(), ev._f_id + 1, len(data)
+    ev._f_ref = ray.put(data)
+    with pytest.raises(evostrat.EvaluationError, match="could not be unpickled"):
+        ev.evaluate(opt, ev._f)
+    assert ev.evaluate(opt, sphere).tolist() == [sphere(x) for x in opt.ask()]

@@ -184,6 +184,20 @@ class MPIEvaluator:
         """
         self.control.leave()
 
+    def agree(self, stop: bool) -> bool:
+        """Whether any rank wants to stop: a collective OR of ``stop``.
+
+        For loops that decide to stop on one rank only (a callback looking at
+        rank-local state): ``if ev.agree(callback(opt)): break`` on every rank
+        keeps them in lockstep. Waits without spinning.
+        """
+        mine = np.array([1 if stop else 0], dtype=np.int64)
+        out = np.empty(1, dtype=np.int64)
+        request = self.control.comm.Iallreduce(mine, out, op=self._MPI.MAX)
+        self.control.wait(request, math.inf, lambda: "")
+        self.stats["bytes_sent"] += mine.nbytes
+        return bool(out[0])
+
     # ---------------------------------------------------------------- helpers
     def deadline(self, t0: float, rows: int) -> float:
         """When ranks waiting for shares of ``rows`` rows give up (monotonic)."""
@@ -234,7 +248,7 @@ class MPIEvaluator:
         """
         t0 = time.perf_counter()
         k = aux_size(f)
-        self.control.generation = strategy.generation
+        self.control.begin(strategy.generation)
         run = self._static if self.schedule == "static" else mpi_dynamic.evaluate
         try:
             fitness, aux = run(self, strategy, f, vectorized, k)

@@ -92,33 +92,50 @@ class Control:
         self.MPI = MPI
         self.comm = comm.Dup()
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
-        self.generation = -1  # last generation this rank evaluated
+        self.generation = -1  # generation of the current (or last) evaluate call
+        self.calls = 0  # evaluate calls so far: equal on ranks in lockstep
+        self.notes: list[np.ndarray] = []  # [rank, calls, generation] of leavers
         self._left = False
         atexit.register(self.leave)
+
+    def begin(self, generation: int) -> None:
+        """An ``evaluate`` call (the same on every rank in lockstep) begins."""
+        self.calls += 1
+        self.generation = generation
 
     def leave(self) -> None:
         """Tell the other ranks this rank evaluates no more (idempotent)."""
         if self._left or self.MPI.Is_finalized():
             return
         self._left = True
-        note = np.array([self.rank, self.generation], dtype=np.int64)
+        note = np.array([self.rank, self.calls, self.generation], dtype=np.int64)
         targets = range(1, self.size) if self.rank == 0 else [0]
         for q in targets:
-            self.comm.Send(note, dest=q, tag=TAG_LEFT)  # 16 bytes: sent eagerly
+            self.comm.Send(note, dest=q, tag=TAG_LEFT)  # 24 bytes: sent eagerly
 
     def check(self) -> None:
-        """End the job if another rank announced it left."""
-        if self.size > 1 and self.comm.Iprobe(source=self.MPI.ANY_SOURCE, tag=TAG_LEFT):
-            note = np.empty(2, dtype=np.int64)
-            self.comm.Recv(note, source=self.MPI.ANY_SOURCE, tag=TAG_LEFT)
-            abort(  # pragma: no cover - ends the job
-                self.comm,
-                f"rank {note[0]} stopped after evaluating generation {note[1]} while this rank "
-                f"waits to evaluate generation {self.generation}: the ranks disagree "
-                "on when to stop (a callback or stop criterion that fired on some "
-                "ranks only, or ranks holding different strategies). Make the stop "
-                "decision the same on every rank. Ending the job.",
-            )
+        """End the job if a rank left before taking part in the current call.
+
+        A rank that took part in this call may finish it (and exit) before this
+        rank sees the call complete: its notice is kept, and acted on only if
+        this rank then waits in a later call.
+        """
+        MPI = self.MPI
+        while self.size > 1 and self.comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_LEFT):
+            note = np.empty(3, dtype=np.int64)
+            self.comm.Recv(note, source=MPI.ANY_SOURCE, tag=TAG_LEFT)
+            self.notes.append(note)
+        for rank, calls, generation in self.notes:
+            if calls < self.calls:
+                abort(  # pragma: no cover - ends the job
+                    self.comm,
+                    f"rank {rank} stopped after evaluating generation {generation} "
+                    f"while this rank waits to evaluate generation "
+                    f"{self.generation}: the ranks disagree on when to stop (a "
+                    "callback or stop criterion that fired on some ranks only, or "
+                    "ranks holding different strategies). Make the stop decision "
+                    "the same on every rank. Ending the job.",
+                )
 
     def wait(self, request: Any, deadline: float, what: Callable[[], str]) -> None:
         """Wait for ``request`` politely, checking for leaving ranks.

@@ -13,6 +13,7 @@ a fresh pickle instead of returning wrong rows).
 from __future__ import annotations
 
 import pickle
+import traceback
 import zlib
 from typing import Any
 
@@ -55,6 +56,7 @@ class Replica:
     def __init__(self) -> None:
         self.strategy: Any = None
         self.f: Any = None
+        self.f_error = ""
 
     def ready(self) -> bool:
         """Answers once the actor's process runs (start-up is not timed)."""
@@ -62,7 +64,11 @@ class Replica:
 
     def set_objective(self, f_bytes: bytes) -> None:
         """Keep the objective (pickled once by the driver)."""
-        self.f = pickle.loads(f_bytes)
+        try:
+            self.f = pickle.loads(f_bytes)
+        except Exception:
+            self.f = None
+            self.f_error = traceback.format_exc()
 
     def _sync(self, sync: tuple | None) -> bool:
         """Bring the replica to the driver's state; False if it is not there."""
@@ -98,11 +104,22 @@ class Replica:
         context for this generation, or None. Answers ``("resync",)`` when the
         replica could not be brought in step.
         """
-        if not self._sync(sync):
-            self.strategy = None
-            return ("resync",)
-        if context is not None:
-            set_context(self.f, pickle.loads(context))
+        try:
+            if not self._sync(sync):
+                self.strategy = None
+                return ("resync",)
+            if self.f is None:
+                raise RuntimeError(
+                    "the objective could not be unpickled in the actor:\n"
+                    + self.f_error
+                )
+            if context is not None:
+                set_context(self.f, pickle.loads(context))
+        except Exception:  # e.g. a class the actor's Python cannot import
+            self.strategy = None if sync is not None else self.strategy
+            text = "setting up the actor failed:\n" + traceback.format_exc()
+            empty = np.full(hi - lo, np.nan), np.full((hi - lo, k), np.nan)
+            return ("ok", *empty, ("eval", lo, text))
         idx = np.arange(lo, hi, dtype=np.int64)
         values, aux, failure = evaluate_share(
             self.strategy, self.f, idx, vectorized, k, timeout

@@ -156,3 +156,26 @@ def aux_outcome(res, f: WithAux) -> tuple:
         f.total.tobytes(),
         f.scale,
     )
+
+
+class Recording:
+    """An evaluator wrapper that keeps every generation's fitness vector (bytes).
+
+    ``history()`` is what the tests compare across evaluators: the fitness of every
+    individual of every generation, in index order.
+    """
+
+    def __init__(self, evaluator) -> None:
+        self.evaluator = evaluator
+        self.stats = evaluator.stats
+        self.is_main = getattr(evaluator, "is_main", True)
+        self.seen: list[bytes] = []
+
+    def evaluate(self, strategy, f, vectorized: bool = False):
+        fitness = self.evaluator.evaluate(strategy, f, vectorized)
+        self.seen.append(np.asarray(fitness, dtype=np.float64).tobytes())
+        return fitness
+
+    def history(self) -> tuple[bytes, ...]:
+        out, self.seen = tuple(self.seen), []
+        return out

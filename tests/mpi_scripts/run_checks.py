@@ -7,7 +7,8 @@ Modes
 -----
 same     every strategy of ``REGISTRY``: 5 generations on rastrigin (dim 5),
          plain and vectorized; fmin with CMA-ES and one restart; xbest, xmean,
-         fbest and the evaluator's stats; under each of ``SCHEDULES``.
+         fbest, every generation's fitness vector and the evaluator's stats; under
+         each of ``SCHEDULES``.
 bytes    SimpleES, popsize 16, 2 generations at dim 10 and dim 1e5: bytes_sent.
 errors   an exception in f on the last individual (rank K-1's block): the
          EvaluationError fields on every rank, then the same generation evaluated
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from es_objectives import (  # noqa: E402
     FailOn,
     NotReal,
+    Recording,
     WithAux,
     WithAuxVectorized,
     aux_outcome,
@@ -61,16 +63,16 @@ def same() -> dict:
     out: dict = {}
     for schedule, kwargs in SCHEDULES.items():
         ev = evostrat.MPIEvaluator(**kwargs)
+        rec = Recording(ev)
         for name in REGISTRY:
             for vectorized in (False, True):
-                res = make(name).optimize(
-                    rastrigin, evaluator=ev, vectorized=vectorized
-                )
+                res = make(name).optimize(rastrigin, rec, vectorized=vectorized)
                 out[schedule, name, vectorized] = (
                     res.xbest.tobytes(),
                     res.xmean.tobytes(),
                     res.fbest,
                     res.generations,
+                    rec.history(),
                 )
         res = evostrat.fmin(
             rastrigin, np.full(DIM, 1.5), 0.5, "cmaes", restarts=1, seed=SEED,

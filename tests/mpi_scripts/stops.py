@@ -8,6 +8,7 @@ stop-last the same with the last rank stopping.
 timeout   one individual of the last rank's share sleeps for 10 minutes; with
           ``timeout=1`` every rank raises EvaluationError naming it, then the same
           generation evaluates with a good objective. Each rank writes OUT.<rank>.
+agree     ``ev.agree(rank == 0)`` on every rank: True everywhere (then False).
 hang      the same individual hangs with SIGALRM blocked (a hang the rank cannot
           interrupt): the other ranks must end the job with a message.
 """
@@ -44,6 +45,10 @@ def main() -> None:
     mode, schedule, path = sys.argv[1], sys.argv[2], sys.argv[3]
     ev = evostrat.MPIEvaluator(schedule=schedule, timeout=1.0)
     opt = evostrat.SimpleES(np.zeros(3), 0.1, popsize=12, seed=1)
+    if mode == "agree":
+        out = {"agree": (ev.agree(ev.rank == 0), ev.agree(False))}
+        Path(f"{path}.{ev.rank}").write_bytes(pickle.dumps(out))
+        return
     if mode.startswith("stop"):
         stopper = 0 if mode == "stop-0" else ev.size - 1
         opt.optimize(
