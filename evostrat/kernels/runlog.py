@@ -71,6 +71,10 @@ def _write_int(value, out, pos):
     return _put_many_digits(u, n, out, pos)
 
 
+#: the largest float's leading digits, d.ddd... (1.7976931348623157e308)
+_DBL_MAX_DIGITS = 1.7976931348623157
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def _scaled_digits(v, digits):
     """``(d, e)``: ``v ~ d * 10**(e - digits + 1)``, ``d`` an uint64 of exactly
@@ -116,6 +120,8 @@ def _write_real(v, digits, out, pos):
     d = np.uint64(0)
     if v > 0:
         d, e = _scaled_digits(v, digits)
+        if e == 308 and float(d) > _DBL_MAX_DIGITS * _POW10[digits - 1]:
+            d -= np.uint64(1)  # rounded up past the largest float: read back finite
     _put_many_digits(d, digits, out, pos + 1)  # then the first digit moved before
     out[pos] = out[pos + 1]
     if digits > 1:
