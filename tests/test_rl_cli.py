@@ -201,6 +201,8 @@ def test_play_seeds_and_summary(tmp_path, capsys):
         (("--option", "nosuch=1"), "nosuch"),
         (("--option", "learning_rate"), "key=value"),
         (("--option", "maximize=False"), "maximize"),
+        (("--option", "antithetic=yes"), "antithetic must be True or False"),
+        (("--option", "optimizer=rmsprop"), "optimizer must be one of"),
         (("--strategy", "nosuch"), "nosuch"),
         (("--checkpoint-every", "-1"), "--checkpoint-every"),
         (("--plot", "x.png"), "--log"),

@@ -6,7 +6,6 @@ heavy), never another module of :mod:`evostrat.cli`.
 
 from __future__ import annotations
 
-import ast
 import math
 import time
 from collections.abc import Sequence
@@ -139,13 +138,16 @@ def check_strategy(name: str) -> str:
     return name
 
 
-def parse_options(pairs: Sequence[str] | None, flag: str = "--option") -> dict:
-    """``key=value`` strings as a dict; values read as Python literals.
+def parse_options(
+    pairs: Sequence[str] | None, strategy: str, flag: str = "--option"
+) -> dict:
+    """``key=value`` strings as a dict, each value read by the strategy's option
+    table (:meth:`evostrat.strategies.options.Option.parse`): the same check as
+    the constructor's, with the option named in the error."""
+    from evostrat.strategies import get_strategy
+    from evostrat.strategies.options import option_table
 
-    ``ast.literal_eval`` reads numbers, booleans, None, tuples and quoted strings;
-    anything it cannot read stays a string. Whether a value suits the option is the
-    strategy constructor's to say (it validates every option).
-    """
+    table = option_table(get_strategy(strategy))
     out: dict[str, Any] = {}
     for pair in pairs or ():
         key, sep, text = pair.partition("=")
@@ -154,8 +156,13 @@ def parse_options(pairs: Sequence[str] | None, flag: str = "--option") -> dict:
             raise CommandError(f"{flag} takes key=value, got {pair!r}")
         if key in out:
             raise CommandError(f"{flag} {key} given twice")
+        if key not in table:
+            raise CommandError(
+                f"{flag} {key}: {strategy} has no such option; its options: "
+                f"{', '.join(sorted(table))}"
+            )
         try:
-            out[key] = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            out[key] = text.strip()
+            out[key] = table[key].parse(key, text)
+        except (TypeError, ValueError) as err:
+            raise CommandError(f"{flag} {err}") from None
     return out

@@ -17,6 +17,7 @@ from typing import Any
 from evostrat.cli.common import (
     EVALUATORS,
     CommandError,
+    check_strategy,
     close_evaluator,
     make_evaluator,
     parse_options,
@@ -115,7 +116,7 @@ def _config(args: argparse.Namespace) -> Any:
         action_noise=args.action_noise,
         action_bound=args.action_bound,
         max_env_steps=args.max_env_steps,
-        options=parse_options(args.option),
+        options=parse_options(args.option, check_strategy(args.strategy)),
     )
     try:
         return config.check()

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from evostrat.evaluators import mpi_dynamic
+import evostrat.evaluators.mpi_dynamic as mpi_dynamic
 from evostrat.evaluators.base import (
     aux_size,
     check_timeout,
