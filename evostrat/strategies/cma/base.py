@@ -95,14 +95,7 @@ class CMABase(Strategy):
     ``tolx`` (base option) stops when every ``sigma sqrt(C_jj)`` and every
     ``sigma |p_c|_j`` is below it (pycma).
 
-    Attributes
-    ----------
-    mean : ndarray
-        Distribution mean.
-    sigma : float
-        Step size.
-    cov : ndarray, shape (dim, dim)
-        Covariance matrix ``C`` (the distribution's covariance is ``sigma**2 C``).
+    Attributes (``mean``, ``sigma``, ``cov``, ...) are listed by CMAES and SepCMAES.
     """
 
     ALIASES: ClassVar[dict[str, str]] = {
