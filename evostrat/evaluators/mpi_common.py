@@ -39,10 +39,6 @@ TAG_LEFT, TAG_ASSIGN, TAG_RESULT, TAG_FAILURE = 70, 71, 72, 73
 _hook_installed = False
 
 
-class Stalled(RuntimeError):
-    """A wait ran past its deadline."""
-
-
 def fingerprint(strategy: Any) -> float:
     """A positive float64 (exact integer) identifying seed, generation and popsize.
 
