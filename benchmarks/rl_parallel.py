@@ -34,8 +34,11 @@ def main() -> None:
     p.add_argument("--env", default="LunarLander-v3")
     p.add_argument("--generations", type=int, default=10)
     p.add_argument("--popsize", type=int, default=32)
+    p.add_argument("--max-steps", type=int, default=200)
+    p.add_argument("--hidden", default="0,64x64", help="policies to time, e.g. 0,64x64")
     args = p.parse_args()
-    for hidden in ((), (64, 64)):
+    for spec in args.hidden.split(","):
+        hidden = tuple(int(h) for h in spec.split("x") if int(h) > 0)
         evaluator = make(args.evaluator, args.processes)
         config = rl.TrainConfig(
             args.env,
@@ -47,20 +50,23 @@ def main() -> None:
             env_seed=1,
             eval_every=0,
             eval_episodes=1,
-            max_steps=200,
+            max_steps=args.max_steps,
         )
         trainer = rl.Trainer(config, evaluator)
+        trainer.step()  # warm-up generation (numba compilation), not timed
+        evals0, steps0 = trainer.strategy.evals, trainer.env_steps
         t0 = time.perf_counter()
         while not trainer.stop_reason():
             trainer.step()
         seconds = time.perf_counter() - t0
+        evals, steps = trainer.strategy.evals - evals0, trainer.env_steps - steps0
         stats = evaluator.stats
         if getattr(evaluator, "is_main", True):
             print(
                 f"{args.evaluator:6s} {args.env} hidden {list(hidden)!s:8s} "
                 f"{trainer.policy.num_params:6d} weights: "
-                f"{trainer.strategy.evals / seconds:7.1f} episodes/s, "
-                f"{trainer.env_steps / seconds:8.0f} steps/s, bytes sent per "
+                f"{evals / seconds:7.1f} episodes/s, "
+                f"{steps / seconds:8.0f} steps/s, bytes sent per "
                 f"generation {stats['bytes_sent'] / max(1, stats['generations']):8.0f}",
                 flush=True,
             )
