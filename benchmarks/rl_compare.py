@@ -112,7 +112,7 @@ def held_out(saved: rl.PolicyFile, episodes: int) -> tuple[float, float]:
     return float(np.mean(returns)), float(np.std(returns))
 
 
-def run(method: str, args: argparse.Namespace, seed: int) -> None:
+def run(method: str, args: argparse.Namespace, seed: int) -> float:
     popsize = 2 * args.ars_directions if method == "ars" else args.popsize
     gens = args.episodes // popsize
     options = {}

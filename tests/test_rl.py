@@ -130,6 +130,21 @@ def test_max_env_steps_counts_every_training_step():
     assert trainer.env_steps == steps[-1]
 
 
+def test_max_seconds_stops_after_the_generation_that_spends_it():
+    # a budget one generation certainly exceeds: the run stops after generation 1,
+    # validates the center and names the budget
+    trainer = rl.Trainer(
+        rl.TrainConfig("CartPole-v1", seed=1, max_seconds=1e-9, **SMALL)
+    )
+    reason = trainer.run()
+    assert reason == {"max_seconds": 1e-9}
+    assert trainer.generation == 1 and trainer.last.info["generation"] == 1
+    unlimited = rl.Trainer(
+        rl.TrainConfig("CartPole-v1", seed=1, max_seconds=1e9, **SMALL)
+    )
+    assert unlimited.run() == {"max_generations": SMALL["generations"]}
+
+
 def assert_same_run(a, b):
     """Bit for bit: strategy, statistics, best center, learning curve (not seconds)."""
     assert pickle.dumps(a.strategy.mean) == pickle.dumps(b.strategy.mean)
@@ -182,6 +197,7 @@ def test_config_checks_every_setting():
         "action_noise": -1.0,
         "max_env_steps": 0,
         "max_steps": 0,
+        "max_seconds": 0.0,
     }
     for name, value in cases.items():
         with pytest.raises((ValueError, TypeError), match=name.split("_")[0]):

@@ -197,6 +197,7 @@ def test_play_seeds_and_summary(tmp_path, capsys):
         (("--eval-episodes", "0"), "--eval-episodes"),
         (("--processes", "0", "--evaluator", "pool"), "--processes"),
         (("--max-env-steps", "0"), "--max-env-steps"),
+        (("--max-seconds", "-1"), "--max-seconds"),
         (("--action-noise", "-1"), "--action-noise"),
         (("--option", "nosuch=1"), "nosuch"),
         (("--option", "learning_rate"), "key=value"),

@@ -71,3 +71,17 @@ def test_mpi_gives_the_same_run_and_only_rank_0_writes(tmp_path):
     out = mpi[2]
     assert out.count("training a linear policy") == 1
     assert out.count("saved to") == 1
+
+
+@pytest.mark.mpi
+@pytest.mark.slow
+def test_mpi_ranks_agree_on_a_wall_time_budget(tmp_path):
+    # each rank's clock differs; the ranks agree, so all stop after generation 1
+    # (a rank left waiting would hang until the subprocess timeout)
+    mpiexec = shutil.which("mpiexec", path=str(Path(sys.executable).parent))
+    mpiexec = mpiexec or shutil.which("mpiexec")
+    assert mpiexec, "mpiexec not found: pip install '.[mpi]'"
+    extra = ("--evaluator", "mpi", "--max-seconds", "1e-9", "--generations", "1000")
+    policy, curve, out = train(tmp_path, "t", *extra, prefix=(mpiexec, "-n", "2"))
+    assert "stopped: {'max_seconds': 1e-09}" in out
+    assert len(curve) == 2 and policy.info["generation"] == 1

@@ -63,6 +63,7 @@ def _add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--action-noise", type=float, default=0.0)
     p.add_argument("--action-bound", type=float, help="clip unbounded Box actions")
     p.add_argument("--max-env-steps", type=int, help="budget of training steps")
+    p.add_argument("--max-seconds", type=float, help="budget of wall seconds")
     p.add_argument(
         "--option",
         action="append",
@@ -116,6 +117,7 @@ def _config(args: argparse.Namespace) -> Any:
         action_noise=args.action_noise,
         action_bound=args.action_bound,
         max_env_steps=args.max_env_steps,
+        max_seconds=args.max_seconds,
         options=parse_options(args.option, check_strategy(args.strategy)),
     )
     try:

@@ -53,6 +53,11 @@ class TrainConfig:
         Clip actions of an unbounded Box space to ``[-bound, bound]``.
     max_env_steps : int or None
         Budget of training environment steps (checked after each generation).
+    max_seconds : float or None
+        Budget of wall seconds spent in generations (checked after each generation;
+        under MPI the ranks agree, so they stop at the same generation). Unlike the
+        other budgets it depends on the machine: the run is reproducible only up
+        to where it stops.
     options : dict
         Further strategy options (validated by the strategy's constructor).
     """
@@ -76,6 +81,7 @@ class TrainConfig:
     action_bound: float | None = None
     max_env_steps: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    max_seconds: float | None = None
 
     def check(self) -> TrainConfig:
         """Raise TypeError/ValueError naming the first bad setting; return self."""
@@ -98,6 +104,9 @@ class TrainConfig:
         check_in_range("sigma0", self.sigma0, 0.0, math.inf, open_low=True)
         if not math.isfinite(self.sigma0):
             raise ValueError(f"sigma0 must be finite, got {self.sigma0}")
+        check_in_range(
+            "max_seconds", self.max_seconds, 0.0, math.inf, open_low=True, none_ok=True
+        )
         check_in_range("action_noise", self.action_noise, 0.0, 1e6)
         check_in_range(
             "action_bound", self.action_bound, 0.0, 1e12, open_low=True, none_ok=True

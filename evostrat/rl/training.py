@@ -112,6 +112,12 @@ class Trainer:
         budget = self.config.max_env_steps
         if budget is not None and self.env_steps >= budget:
             reason["max_env_steps"] = budget
+        seconds = self.config.max_seconds
+        if seconds is not None:
+            over = self.seconds >= seconds
+            agree = getattr(self.evaluator, "agree", None)  # MPI: all ranks or none
+            if agree(over) if agree is not None else over:
+                reason["max_seconds"] = seconds
         return reason
 
     def step(self) -> dict[str, float]:
