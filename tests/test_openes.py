@@ -59,6 +59,40 @@ def test_one_update_equals_hand_computed_gradient_step(antithetic, weight_decay)
     assert opt.sigma == sigma
 
 
+@pytest.mark.parametrize("b", [1, 3, 4, 9])
+def test_top_pairs_uses_only_the_pairs_with_the_best_member(b):
+    # ARS's top-b directions: the hand-computed step over the b selected pairs,
+    # averaged over their 2b rows; b >= popsize / 2 is the plain step
+    popsize, sigma, lr = 8, 0.3, 0.7
+    opt = evostrat.OpenES(
+        np.linspace(-1, 2, 6), sigma, popsize=popsize, seed=5, learning_rate=lr,
+        weight_decay=0.0, top_pairs=b, **PLAIN_SGD,
+    )  # fmt: skip
+    mean = opt.mean.copy()
+    X = opt.ask()
+    f = sphere(X)
+    eps = (X - mean) / sigma
+    u = centered_ranks_min(f)
+    best = np.maximum(u[0::2], u[1::2])
+    chosen = np.argsort(-best, kind="stable")[: min(b, popsize // 2)]
+    rows = np.concatenate([2 * chosen, 2 * chosen + 1])
+    grad = -(u[rows] @ eps[rows]) / (len(rows) * sigma)
+    opt.tell(f)
+    assert np.allclose(opt.mean, mean - lr * grad, rtol=0, atol=1e-12)
+    if b >= popsize // 2:
+        plain = evostrat.OpenES(
+            np.linspace(-1, 2, 6), sigma, popsize=popsize, seed=5, learning_rate=lr,
+            weight_decay=0.0, **PLAIN_SGD,
+        )  # fmt: skip
+        plain.tell(sphere(plain.ask()))
+        assert np.array_equal(plain.mean, opt.mean)
+
+
+def test_top_pairs_needs_pairs():
+    with pytest.raises(ValueError, match="top_pairs needs antithetic"):
+        evostrat.OpenES(np.zeros(3), 0.1, antithetic=False, top_pairs=2)
+
+
 def test_antithetic_pairs_are_exact_negatives():
     opt = evostrat.OpenES(np.zeros(1000), 0.5, popsize=10, seed=5)
     X = opt.ask()

@@ -56,6 +56,13 @@ class OpenES(MirroredStrategy):
         ``l2coeff`` of 0.005); 0 disables it. It pulls the mean towards 0.
     antithetic : bool, default True
         Mirrored pairs; ``popsize`` must then be even.
+    top_pairs : int or None, default None
+        If an int ``b``, only the ``b`` mirrored pairs whose better member has the
+        best utilities enter :math:`g`, averaged over those ``2b`` rows instead of
+        :math:`\lambda` (the top-``b`` directions of Augmented Random Search, H. Mania,
+        A. Guy, B. Recht, "Simple random search provides a competitive approach to
+        reinforcement learning", NeurIPS 2018, Algorithm 1, V1-t/V2-t). Needs
+        ``antithetic=True``; ``b >= popsize / 2`` is the plain estimate.
     sigma_decay : float, default 1.0
         Factor applied to sigma after each generation, in (0, 1].
     sigma_limit : float, default 0.0
@@ -85,6 +92,13 @@ class OpenES(MirroredStrategy):
             0.0,
         ),
         "antithetic": flag("mirrored pairs (popsize must then be even)", True),
+        "top_pairs": Option(
+            None,
+            "if an int b, only the b pairs with the best member move the mean (ARS)",
+            "int",
+            1,
+            none_ok=True,
+        ),
         "noise_table": Option(
             None,
             "if an int T >= dim, noise vectors are slices of one table of T normals",
@@ -116,6 +130,8 @@ class OpenES(MirroredStrategy):
             raise ValueError(
                 f"antithetic=True needs an even popsize, got popsize={self.popsize}"
             )
+        if o["top_pairs"] is not None and not self._pairs:
+            raise ValueError("top_pairs needs antithetic=True (it ranks pairs)")
         if o["noise_table"] is not None and o["noise_table"] < self.dim:
             raise ValueError(
                 f"noise_table must hold at least dim={self.dim} numbers, "
@@ -164,8 +180,8 @@ class OpenES(MirroredStrategy):
 
     def _update(self, fitness: np.ndarray) -> None:
         o = self.options
-        diff, _ = self._pair_coefficients(self._utilities(fitness))
-        coeffs = diff * (-1.0 / (self.popsize * self.sigma))
+        diff, rows = self._selected(self._utilities(fitness))
+        coeffs = diff * (-1.0 / (rows * self.sigma))
         streams = self._noise_streams()
         blocks = self._tell_blocks(streams.shape[0])
         # one pass regenerating every noise vector; one block = one thread, no
@@ -189,6 +205,19 @@ class OpenES(MirroredStrategy):
             self.sigma, o["sigma_decay"], o["sigma_limit"], SIGMA_FLOOR
         )
         self._decay_learning_rate()
+
+    def _selected(self, utility: np.ndarray) -> tuple[np.ndarray, int]:
+        """``u_plus - u_minus`` per pair, zero outside the ``top_pairs`` pairs whose
+        better member ranks highest (ties: the lower pair), and the rows used."""
+        diff, _ = self._pair_coefficients(utility)
+        b = self.options["top_pairs"]
+        if b is None or b >= diff.shape[0]:
+            return diff, self.popsize
+        best = np.maximum(utility[0::2], utility[1::2])
+        keep = np.argsort(-best, kind="stable")[:b]
+        out = np.zeros_like(diff)
+        out[keep] = diff[keep]
+        return out, 2 * b
 
     # -------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
