@@ -55,6 +55,7 @@ FLUSH_SECONDS = 5.0
 #: columns)
 TEXT_ROWS = 1000
 _EMPTY = np.empty(0)
+_now = time.perf_counter
 
 
 def _kernels() -> Any:
@@ -197,9 +198,14 @@ class RunLog:
         if self._extra_at:
             self._put_extra(self._buf[int(self._state[self._kernels.ROWS])], extra)
         eig = opt.eigenvalues if self._has_eig else _EMPTY
-        if self._fill_row(self._buf, self._state, opt.generation, opt.evals,
-                          time.perf_counter(), record, count, sigma, opt.mean, scale,
-                          spread, eig):  # fmt: skip
+        try:
+            due = self._fill_row(self._buf, self._state, opt.generation, opt.evals,
+                                 _now(), record, count, sigma, opt.mean, scale,
+                                 spread, eig)  # fmt: skip
+        except BaseException:  # no row: nor its fitness values
+            del self._fits[len(self._fits) - count :]
+            raise
+        if due:
             self.flush()
 
     def _keep_fitness(self, fitness: Any) -> int:

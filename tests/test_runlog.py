@@ -338,3 +338,55 @@ def test_compiled_row_entry_reads_any_layout_and_rejects_other_types():
     assert a[1, 12:22].tolist() == dense.tolist() and sa[K.ROWS] == 2
     with pytest.raises(TypeError):
         fast(a, sa, *args, dense.astype(np.float32), 0.5, dense, dense)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), max_size=40),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from([1.0, -1.0]),
+)
+def test_block_fitness_stats_are_numpys(rows, sign):
+    """Best and median of each row (insertion sort up to 32 values, np.sort above)
+    as numpy computes them: NaN ranked last, -1 for maximization."""
+    from evostrat.kernels.runlog import fitness_stats
+
+    block = np.full((len(rows), 12), 7.0)
+    block[:, 4] = [len(r) for r in rows]
+    flat = np.array([v for r in rows for v in r], dtype=np.float64)
+    fitness_stats(block, flat, sign)
+    for row, values in zip(block, rows, strict=True):
+        if not values:
+            assert np.isnan(row[4]) and np.isnan(row[5])
+            continue
+        F = sign * np.array(values)
+        F[np.isnan(F)] = math.inf
+        F.sort()
+        p = len(values)
+        assert row[4] == sign * F[0]
+        assert row[5] == sign * 0.5 * (F[(p - 1) // 2] + F[p // 2]) or (
+            np.isnan(row[5]) and np.isnan(sign * 0.5 * (F[(p - 1) // 2] + F[p // 2]))
+        )
+    assert np.all(block[:, 6:] == 7.0)
+
+
+def test_a_failed_write_leaves_no_trace(tmp_path):
+    """A row the kernel refuses (here a float32 mean) adds neither a row nor its
+    fitness values: the next rows keep their own best."""
+    path = tmp_path / "failed.csv"
+    opt = evostrat.CMAES(np.ones(3), 0.5, seed=1)
+    with RunLog(path) as log:
+        opt.tell([sphere(x) for x in opt.ask()])
+        log.write(opt, fitness=[5.0, 6.0])
+        mean = opt.mean
+        opt.mean = mean.astype(np.float32)
+        with pytest.raises(TypeError):
+            log.write(opt, fitness=[-100.0, -200.0])
+        opt.mean = mean
+        log.write(opt, fitness=[3.0, 4.0, 8.0])
+    data = read_log(path)
+    assert data["best"].tolist() == [5.0, 3.0]
+    assert data["median"].tolist() == [5.5, 4.0]
