@@ -323,21 +323,25 @@ def test_compiled_row_entry_reads_any_layout_and_rejects_other_types():
 
     fast = K.entry_point(K.fill_row)
     assert fast is not K.fill_row  # the fast path exists in this numba
-    base = np.arange(20.0)
-    strided, dense = base[::2], np.ascontiguousarray(base[::2])
+    base = np.arange(60.0).reshape(3, 20)
+    strided, dense = base[:, ::2], np.ascontiguousarray(base[:, ::2])
     a, b = np.zeros((2, 40)), np.zeros((2, 40))
     sa, sb = np.zeros(K.STATE_SIZE), np.zeros(K.STATE_SIZE)
     for state in sa, sb:
         state[K.AT_COORDS], state[K.K], state[K.CAPACITY] = 12, 10, 2
         state[K.ROWS], state[K.DEADLINE] = 1, math.inf
+        state[K.SPREAD_ROW], state[K.EIG_ROW] = 1, 2
     args = (1.0, 2.0, 3.0, math.nan, 0.0, 0.5)
-    assert fast(a, sa, *args, strided, 0.5, strided + 1, strided + 2)  # buffer full
-    assert K.fill_row(b, sb, *args, dense, 0.5, dense + 1, dense + 2)
+    empty = np.empty(0)
+    assert fast(a, sa, *args, strided[0], 0.5, strided, empty)  # buffer full
+    assert K.fill_row(b, sb, *args, dense[0], 0.5, dense, empty)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(sa, sb)
-    assert a[1, 12:22].tolist() == dense.tolist() and sa[K.ROWS] == 2
+    assert a[1, 12:22].tolist() == dense[0].tolist() and sa[K.ROWS] == 2
+    np.testing.assert_allclose(a[1, 22:32], 0.5 * np.sqrt(dense[1]))
+    assert a[1, 11] == dense[2].max() / dense[2].min()  # the condition of row 2
     with pytest.raises(TypeError):
-        fast(a, sa, *args, dense.astype(np.float32), 0.5, dense, dense)
+        fast(a, sa, *args, dense[0].astype(np.float32), 0.5, dense, empty)
 
 
 @settings(max_examples=60, deadline=None)

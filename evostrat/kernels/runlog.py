@@ -266,21 +266,21 @@ def fitness_stats(block, flat, sign):
 
 #: the slots of the log's state array, read and updated by :func:`fill_row`
 (RUN, OFFSET_GENERATIONS, OFFSET_EVALS, T0, AT_COORDS, K, ROWS, CAPACITY, DEADLINE,
- LAST_GENERATION, LAST_EVALS) = range(11)  # fmt: skip
-STATE_SIZE = 11
+ LAST_GENERATION, LAST_EVALS, SPREAD_ROW, EIG_ROW) = range(13)  # fmt: skip
+STATE_SIZE = 13
 
 #: fill_row's one signature, compiled when this module is imported (from the cache
 #: after the first time): any layout of the 1-D arrays (``float64[:]``: a strided
 #: view is read right), so its compiled entry point can be called directly
 FILL_ROW_SIGNATURE = (
     "boolean(float64[:, ::1], float64[::1], float64, float64, float64, float64, "
-    "float64, float64, float64[:], float64, float64[:], float64[:])"
+    "float64, float64, float64[:], float64, float64[:, :], float64[:])"
 )
 
 
 @njit(FILL_ROW_SIGNATURE, cache=True, error_model="numpy")
 def fill_row(buf, state, generation, evals, now, record, count, sigma, mean, scale,
-             spread, eig):  # fmt: skip
+             vecs, eig):  # fmt: skip
     """Add a row to ``buf`` (the columns of :data:`evostrat.runlog.COLUMNS`);
     whether the buffered rows are due to be written.
 
@@ -292,10 +292,12 @@ def fill_row(buf, state, generation, evals, now, record, count, sigma, mean, sca
     knows, or NaN), ``row[7] = sigma``; ``row[8:12] = min_std, max_std, axis_ratio,
     condition``; ``row[at_coords:at_coords + 2 k] = mean[:k], stds[:k]``. The
     standard deviations are ``scale * sqrt(spread)`` (CMA: sigma and the diagonal
-    of ``C``) where ``scale > 0``, else ``spread`` itself. ``axis_ratio = sqrt(max
-    eig / min eig)`` and ``condition = max eig / min eig`` (pycma's axis ratio and
-    condition of ``C``) are NaN where ``eig`` is empty (a strategy without a
-    covariance matrix). Due: ``state[CAPACITY]`` rows, or ``now`` past
+    of ``C``) where ``scale > 0``, else ``spread`` itself; ``spread`` is row
+    ``state[SPREAD_ROW]`` of ``vecs`` (a CMA strategy's ``_vecs``, or the stds as
+    one row). The eigenvalues of ``C`` are row ``state[EIG_ROW]`` of ``vecs``, or
+    ``eig`` where that is -1. ``axis_ratio = sqrt(max eig / min eig)`` and
+    ``condition = max eig / min eig`` (pycma's axis ratio and condition of ``C``)
+    are NaN where they are empty (a strategy without a covariance matrix). Due: ``state[CAPACITY]`` rows, or ``now`` past
     ``state[DEADLINE]``. Scalars and one state array rather than a tuple: each
     argument costs the call about 0.03 us, a tuple of 8 about 0.3 us.
     """
@@ -305,6 +307,9 @@ def fill_row(buf, state, generation, evals, now, record, count, sigma, mean, sca
     row[2], row[3] = evals + state[OFFSET_EVALS], now - state[T0]
     state[LAST_GENERATION], state[LAST_EVALS] = generation, evals
     row[4], row[5], row[6], row[7] = count, math.nan, record, sigma
+    spread = vecs[int(state[SPREAD_ROW])]
+    if state[EIG_ROW] >= 0:
+        eig = vecs[int(state[EIG_ROW])]
     lo, hi = math.inf, -math.inf
     for j in range(spread.shape[0]):
         v = spread[j]
