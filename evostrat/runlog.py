@@ -264,8 +264,8 @@ class RunLog:
         st[K.RUN] = self.run
         self._opt = weakref.ref(opt)
         self._has_eig = hasattr(type(opt), "eigenvalues")
-        rows = getattr(type(opt), "_LOG_ROWS", None)
-        self._cma = rows is not None and isinstance(opt.sigma, float)
+        rows: tuple[int, int] = getattr(type(opt), "_LOG_ROWS", (0, -1))
+        self._cma = rows[1] >= 0 and isinstance(opt.sigma, float)
         st[K.SPREAD_ROW], st[K.EIG_ROW] = rows if self._cma else (0, -1)
         self._maximize = bool(getattr(opt, "maximize", False))
         self._write_text(
