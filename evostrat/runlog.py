@@ -19,9 +19,10 @@ then the first coordinates of the mean and of the standard deviations. Comment l
 (``#``) give each run's strategy, dimension, population size, seed and sense.
 
 A row is gathered by one compiled call (:func:`evostrat.kernels.runlog.fill_row`)
-into a buffer; full blocks (every ``buffer`` rows or ``flush_seconds`` seconds, and
-on ``close``) get their fitness statistics in one vectorized pass and are turned into
-text by compiled code (:func:`~evostrat.kernels.runlog.format_rows`).
+into a buffer, its fitness values kept as numbers; full blocks (every ``buffer``
+rows or ``flush_seconds`` seconds, and on ``close`` or at exit) get their fitness
+statistics (:func:`~evostrat.kernels.runlog.fitness_stats`) and their text
+(:func:`~evostrat.kernels.runlog.format_rows`) from compiled code.
 ``benchmarks/runlog.py`` measures what a row costs against a CMA-ES generation.
 """
 
@@ -51,7 +52,7 @@ COORDINATES = 10
 BUFFER_ROWS = 1000
 #: seconds after which buffered rows are written anyway (a run being watched)
 FLUSH_SECONDS = 5.0
-#: rows turned into text at a time (the text buffer, reused: about 0.8 MB at 40
+#: rows turned into text at a time (the text buffer, reused: about 1 MB at 40
 #: columns)
 TEXT_ROWS = 1000
 _EMPTY = np.empty(0)
