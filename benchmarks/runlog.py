@@ -11,10 +11,9 @@ file; each run is a new run in it), and a logged sample ends with ``log.flush()`
 so its time includes the text and the write of all its rows.
 
 The overhead is the ratio of the fastest samples minus one, in wall time (what the
-user waits; the rows' text is made on a background thread) and in CPU time of the
-process (all threads: what the log costs the machine); on a busy machine the
-fastest sample of each arm is the one least disturbed by other processes. The
-ratios of the medians are printed too.
+user waits) and in CPU time of the process; on a busy machine the fastest sample of
+each arm is the one least disturbed by other processes. The ratios of the medians
+are printed too.
 
     python benchmarks/runlog.py [--dim 10] [--generations 500] [--samples 40]
                                 [--vectorized] [--json out.json]
@@ -51,7 +50,7 @@ def one_run(
     t0, c0 = time.perf_counter(), time.process_time()
     opt.optimize(f, max_generations=generations, vectorized=vectorized, log=log)
     if log is not None:
-        log.flush()  # the background writer's work counts too
+        log.flush()  # the text and the write of the rows count too
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     # long runs can still end by a numerical criterion: both arms alike (one seed)
     return seconds / opt.generation, cpu / opt.generation

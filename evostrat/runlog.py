@@ -19,14 +19,16 @@ then the first coordinates of the mean and of the standard deviations. Comment l
 (``#``) give each run's strategy, dimension, population size, seed and sense.
 
 A row is gathered by one compiled call (:func:`evostrat.kernels.runlog.fill_row`)
-into a buffer; full blocks (every ``buffer`` rows or ``flush_seconds`` seconds, and
-on ``close``) get their fitness statistics in one vectorized pass and are turned into
-text by compiled code (:func:`~evostrat.kernels.runlog.format_rows`).
+into a buffer, its fitness values kept as numbers; full blocks (every ``buffer``
+rows or ``flush_seconds`` seconds, and on ``close`` or at exit) get their fitness
+statistics (:func:`~evostrat.kernels.runlog.fitness_stats`) and their text
+(:func:`~evostrat.kernels.runlog.format_rows`) from compiled code.
 ``benchmarks/runlog.py`` measures what a row costs against a CMA-ES generation.
 """
 
 from __future__ import annotations
 
+import array
 import atexit
 import io
 import math
@@ -40,7 +42,6 @@ from typing import Any
 import numpy as np
 
 from evostrat.runlog_columns import COLUMNS, check_extra_names, column_digits
-from evostrat.runlog_columns import fitness_columns as _fitness_columns
 from evostrat.validation import check_in_range, check_int, check_real
 
 __all__ = ["COLUMNS", "RunLog", "open_log"]
@@ -51,15 +52,19 @@ COORDINATES = 10
 BUFFER_ROWS = 1000
 #: seconds after which buffered rows are written anyway (a run being watched)
 FLUSH_SECONDS = 5.0
-_NO_EIGENVALUES = np.empty(0)
+#: rows turned into text at a time (the text buffer, reused: about 1 MB at 40
+#: columns)
+TEXT_ROWS = 1000
+_EMPTY = np.empty(0)
+_now = time.perf_counter
 
 
-def _kernels() -> tuple[Any, Any]:
-    """``(fill_row's compiled entry, format_rows)``, imported on the first row: a
-    program that imports ``evostrat.runlog`` but logs nothing compiles nothing."""
-    from evostrat.kernels.runlog import entry_point, fill_row, format_rows
+def _kernels() -> Any:
+    """:mod:`evostrat.kernels.runlog`, imported on the first row: a program that
+    imports ``evostrat.runlog`` but logs nothing compiles nothing."""
+    from evostrat.kernels import runlog
 
-    return entry_point(fill_row), format_rows
+    return runlog
 
 
 #: logs not yet closed: closed at exit, so that no buffered row is lost
@@ -132,23 +137,21 @@ class RunLog:
             _OPEN.add(self)
         self._extra_at = {n: len(COLUMNS) + i for i, n in enumerate(extra)}
         self._at_coords = len(COLUMNS) + len(extra)
-        self._t0 = self._last_flush = time.perf_counter()
-        self._rows = 0  # buffered rows
-        self._buf = np.empty((0, 0))
-        self._fill_row: Any = None  # the kernels, from the first row on
-        self._format_rows: Any = None
-        self._digits = np.empty(0, dtype=np.int64)
+        self._t0 = time.perf_counter()
         self._k = -1  # coordinates logged (set by the first row)
+        # from the first row on (_allocate): the rows, the kernels, the log's state
+        # (evostrat.kernels.runlog.STATE_SIZE slots), the text buffer, the digits
+        self._buf = self._state = self._text = self._digits = _EMPTY
+        self._kernels: Any = None
+        self._fill_row: Any = None
         self._opt: weakref.ref | None = None
         self._has_eig = False
         self.run = -1
         self._cma = False
-        # generations and evaluations of the finished runs (floats, as fill_row
-        # takes them)
-        self._offsets = [0.0, 0.0]
-        self._last = [0, 0]  # generation and evaluations of the last row
         self._best = math.nan  # best so far over the written rows, user's sense
-        self._fits: list[Any] = []  # the buffered rows' fitness (None: not given)
+        # the buffered rows' fitness values one after the other (a row's count in
+        # its best column until flush): numbers, not objects kept alive
+        self._fits = array.array("d")
         self._maximize = False
         self.closed = False
 
@@ -178,40 +181,46 @@ class RunLog:
         # the cost of this method is measured by benchmarks/runlog.py: keep it lean
         # (the fitness statistics are computed for a block of rows in flush())
         if fitness is None:
-            self._fits.append(None)
-            record = self._record(opt)
+            record, count = self._record(opt), 0
         else:
-            # a copy (the caller may reuse theirs) that the garbage collector
-            # leaves alone: a tuple of numbers is untracked at its first
-            # collection, an array is never tracked (a thousand kept lists would
-            # be promoted to the old generations, whose collections traverse
-            # every object numba holds)
-            if type(fitness) is list:
-                self._fits.append(tuple(fitness))
-            else:
-                self._fits.append(np.array(fitness, dtype=np.float64).ravel())
             record = math.nan
+            try:  # a copy: the caller may reuse their list
+                self._fits.fromlist(fitness)  # unchanged if it raises
+                count = len(fitness)
+            except (TypeError, OverflowError):  # not a list, or not all floats
+                count = self._keep_fitness(fitness)
         sigma = opt.sigma
-        if self._cma:  # sigma * sqrt(diag C), what _stds() returns, no temporaries
-            scale, spread = sigma, opt._diag_cov()
+        if self._cma:  # sigma * sqrt(diag C), what _stds() returns, no temporaries;
+            # diag C and the eigenvalues: rows of _vecs (two calls cost 0.3 us)
+            scale, vecs, eig = sigma, opt._vecs, _EMPTY
         else:
-            scale, spread = 0.0, opt._stds()
+            scale, vecs = 0.0, opt._stds()[np.newaxis]
+            eig = opt.eigenvalues if self._has_eig else _EMPTY
             if type(sigma) is not float:
                 sigma = float(np.mean(sigma))
-        now = time.perf_counter()
-        last, offsets, i = self._last, self._offsets, self._rows
-        last[0] = g = opt.generation
-        last[1] = e = opt.evals
-        eig = opt.eigenvalues if self._has_eig else _NO_EIGENVALUES
-        buf = self._buf
-        self._fill_row(buf, i, self._run_f, g + offsets[0], e + offsets[1], now - self._t0,
-                 record, sigma, opt.mean, scale, spread, eig, self._at_coords,
-                 self._k)  # fmt: skip
         if self._extra_at:
-            self._put_extra(buf[i], extra)
-        self._rows = i = i + 1
-        if i == self.buffer or now - self._last_flush > self.flush_seconds:
+            self._put_extra(self._buf[int(self._state[self._kernels.ROWS])], extra)
+        try:
+            due = self._fill_row(self._buf, self._state, opt.generation, opt.evals,
+                                 _now(), record, count, sigma, opt.mean, scale,
+                                 vecs, eig)  # fmt: skip
+        except BaseException:  # no row: nor its fitness values
+            del self._fits[len(self._fits) - count :]
+            raise
+        if due:
             self.flush()
+
+    def _keep_fitness(self, fitness: Any) -> int:
+        """Add ``fitness`` (not a list of floats) to the kept values; their count
+        (0: not numbers, no value)."""
+        try:
+            values = np.array(fitness, dtype=np.float64).ravel()
+        except (TypeError, ValueError, OverflowError):
+            if type(fitness) is not list:
+                raise
+            return 0  # the cells stay empty
+        self._fits.frombytes(values.tobytes())
+        return values.size
 
     def _put_extra(self, row: np.ndarray, extra: dict[str, Any]) -> None:
         row[len(COLUMNS) : self._at_coords] = math.nan
@@ -248,14 +257,17 @@ class RunLog:
                 f"strategy's dimension {opt.dim} is smaller"
             )
         self.flush()
-        if self.run >= 0:
-            self._offsets[0] += self._last[0]
-            self._offsets[1] += self._last[1]
+        st, K = self._state, self._kernels
+        if self.run >= 0:  # generations and evaluations go on counting
+            st[K.OFFSET_GENERATIONS] += st[K.LAST_GENERATION]
+            st[K.OFFSET_EVALS] += st[K.LAST_EVALS]
         self.run += 1
-        self._run_f = float(self.run)
+        st[K.RUN] = self.run
         self._opt = weakref.ref(opt)
         self._has_eig = hasattr(type(opt), "eigenvalues")
-        self._cma = hasattr(type(opt), "_diag_cov") and isinstance(opt.sigma, float)
+        rows: tuple[int, int] = getattr(type(opt), "_LOG_ROWS", (0, -1))
+        self._cma = rows[1] >= 0 and isinstance(opt.sigma, float)
+        st[K.SPREAD_ROW], st[K.EIG_ROW] = rows if self._cma else (0, -1)
         self._maximize = bool(getattr(opt, "maximize", False))
         self._write_text(
             f"# run {self.run}: {type(opt).__name__} dim={opt.dim} "
@@ -268,7 +280,15 @@ class RunLog:
         names = [*COLUMNS, *self.extra_columns]
         names += [f"mean_{i}" for i in range(k)] + [f"std_{i}" for i in range(k)]
         self._buf = np.full((self.buffer, len(names)), math.nan)
-        self._fill_row, self._format_rows = _kernels()
+        self._kernels = K = _kernels()
+        self._fill_row = K.entry_point(K.fill_row)
+        # the text is made TEXT_ROWS rows at a time, into one reused buffer
+        self._text = np.empty(
+            min(self.buffer, TEXT_ROWS) * (len(names) * K.CELL_BYTES + 1), np.uint8
+        )
+        self._state = st = np.zeros(K.STATE_SIZE)
+        st[K.T0], st[K.AT_COORDS], st[K.K] = self._t0, self._at_coords, k
+        st[K.CAPACITY], st[K.DEADLINE] = self.buffer, self._t0 + self.flush_seconds
         self._digits = column_digits(names, self.extra_columns)
         self._write_text(
             "# evostrat run log (evostrat.runlog); an empty cell has no value\n"
@@ -288,21 +308,30 @@ class RunLog:
         hand-over of the GIL costing the run a wait for the scheduler (measured
         here at load 16 on 2 cores: +25 % instead of +11 % wall time).
         """
-        if self._rows and self._file is not None:
-            block = self._buf[: self._rows]
+        if self._k < 0:
+            return  # no row yet
+        K, st = self._kernels, self._state
+        rows = int(st[K.ROWS])
+        if rows and self._file is not None:
+            block = self._buf[:rows]
             self._fill_fitness(block)
-            self._file.write(self._format_rows(block, self._digits).tobytes())
+            text = self._text
+            for a in range(0, rows, TEXT_ROWS):
+                n = K.format_rows(block[a : a + TEXT_ROWS], self._digits, text)
+                self._file.write(text[:n].data)
             self._file.flush()
-        self._rows = 0
-        self._fits.clear()
-        self._last_flush = time.perf_counter()
+        st[K.ROWS] = 0
+        del self._fits[:]
+        st[K.DEADLINE] = time.perf_counter() + self.flush_seconds
 
     def _fill_fitness(self, block: np.ndarray) -> None:
         """The best, median and best-so-far columns of the buffered rows."""
-        block[:, 4:6] = _fitness_columns(self._fits, self._maximize)
+        sign = -1.0 if self._maximize else 1.0
+        fits = np.frombuffer(self._fits, np.float64) if self._fits else _EMPTY
+        self._kernels.fitness_stats(block, fits, sign)
+        del fits  # a view of self._fits: it cannot be resized while one exists
         # candidates: the generation's best, else the strategy's record (column 6)
         cand = np.where(np.isnan(block[:, 4]), block[:, 6], block[:, 4])
-        sign = -1.0 if self._maximize else 1.0
         running = np.fmin.accumulate(np.r_[sign * self._best, sign * cand])[1:]
         block[:, 6] = sign * running
         self._best = float(block[-1, 6])

@@ -1,16 +1,13 @@
-"""The columns of a run log (:mod:`evostrat.runlog`), their digits, and the fitness
-statistics of a block of rows."""
+"""The columns of a run log (:mod:`evostrat.runlog`) and their digits."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 
-__all__ = ["COLUMNS", "DIGITS", "check_extra_names", "column_digits", "fitness_columns"]
+__all__ = ["COLUMNS", "DIGITS", "check_extra_names", "column_digits"]
 
 #: the columns every log has, in order (then the extra columns, ``mean_i``, ``std_i``)
 COLUMNS = (
@@ -70,32 +67,3 @@ def column_digits(names: Sequence[str], extra: Sequence[str]) -> np.ndarray:
         ],
         dtype=np.int64,
     )  # fmt: skip
-
-
-def fitness_columns(fits: list[Any], maximize: bool) -> np.ndarray:
-    """``(best, median)`` of each generation's fitness, shape (rows, 2), in the
-    user's sense (NaN ranks last; NaN where a row has no fitness)."""
-    out = np.full((len(fits), 2), math.nan)
-    sign = -1.0 if maximize else 1.0
-    have = [j for j, f in enumerate(fits) if f is not None]
-    try:  # the rows of one run have one popsize: one sort for the whole block
-        blocks = [(have, sign * np.array([fits[j] for j in have], dtype=np.float64))]
-        if blocks[0][1].ndim != 2:
-            raise ValueError
-    except ValueError:  # rows of different lengths, or not numbers: row by row
-        blocks = []
-        for j in have:
-            try:
-                row = sign * np.asarray(fits[j], dtype=np.float64).reshape(1, -1)
-            except (TypeError, ValueError):
-                continue  # not numbers: no value
-            blocks.append(([j], row))
-    for rows, F in blocks:
-        if F.size == 0:
-            continue
-        F[np.isnan(F)] = math.inf
-        F.sort(axis=1)
-        p = F.shape[1]
-        out[rows, 0] = sign * F[:, 0]
-        out[rows, 1] = sign * 0.5 * (F[:, (p - 1) // 2] + F[:, p // 2])
-    return out

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import evostrat
 from evostrat.functions import ellipsoid, rastrigin, rosenbrock, sphere
-from evostrat.kernels.runlog import format_rows
+from evostrat.kernels.runlog import text_of
 from evostrat.plotting import read_log
 from evostrat.runlog import COLUMNS, RunLog
 
@@ -226,7 +226,7 @@ def test_a_log_left_open_is_complete_at_exit(tmp_path):
 )  # fmt: skip
 def test_text_reads_back_to_the_digits_written(values, digits):
     block = np.array([values], dtype=np.float64)
-    text = format_rows(block, np.full(len(values), digits, np.int64)).tobytes()
+    text = text_of(block, np.full(len(values), digits, np.int64))
     cells = text.decode("ascii").rstrip("\n").split(",")
     assert len(cells) == len(values) and text.endswith(b"\n")
     for cell, v in zip(cells, values, strict=True):
@@ -249,7 +249,7 @@ def test_text_reads_back_to_the_digits_written(values, digits):
 
 def test_integer_columns_are_exact():
     block = np.array([[0.0, 7.0, 2.0**53, -12.0, math.nan]])
-    text = format_rows(block, np.zeros(5, np.int64)).tobytes().decode()
+    text = text_of(block, np.zeros(5, np.int64)).decode()
     assert text == f"0,7,{2**53},-12,\n"
 
 
@@ -260,6 +260,7 @@ def test_fitness_reused_by_the_caller_is_copied(tmp_path):
     opt = evostrat.CMAES(np.ones(2), 0.5, seed=1)
     buffer_array = np.empty(opt.popsize)
     buffer_list = [0.0] * opt.popsize
+    best, median = [], []
     with RunLog(path) as log:
         for g in range(4):
             X = opt.ask()
@@ -267,12 +268,35 @@ def test_fitness_reused_by_the_caller_is_copied(tmp_path):
             buffer_list[:] = buffer_array.tolist()
             opt.tell(buffer_array)
             log.write(opt, fitness=buffer_array if g % 2 else buffer_list)
-            expected = float(buffer_array.min())
+            best.append(float(buffer_array.min()))
+            median.append(float(np.median(buffer_array)))
             buffer_array[:] = -1.0  # overwritten before the block is written
             buffer_list[:] = [-1.0] * opt.popsize
-            assert log._fits[-1][0] != -1.0
-            assert min(log._fits[-1]) == expected
-    assert np.all(read_log(path)["best"] > 0)
+    data = read_log(path)
+    np.testing.assert_allclose(data["best"], best, rtol=1e-15)
+    np.testing.assert_allclose(data["median"], median, rtol=1e-15)
+
+
+def test_odd_fitness_values_as_numpy_reads_them(tmp_path):
+    """A list that is not all floats (None, numeric strings, nested) gives the
+    values numpy reads from it; one it cannot read leaves the cells empty; a
+    non-list that is not numbers is an error."""
+    path = tmp_path / "odd.csv"
+    opt = evostrat.CMAES(np.ones(2), 0.5, seed=1)
+    opt.tell([sphere(x) for x in opt.ask()])
+    with RunLog(path, buffer=2) as log:
+        log.write(opt, fitness=[3.0, None, 1, "2.5"])  # None: NaN, ranked last
+        log.write(opt, fitness=[[4.0], [2.0]])
+        log.write(opt, fitness=[1.0, "x"])
+        log.write(opt, fitness=[])
+        log.write(opt, fitness=(5.0, 7.0, 6.0))
+        with pytest.raises((TypeError, ValueError)):
+            log.write(opt, fitness=("x", 1.0))
+    data = read_log(path)
+    assert data.rows == 5
+    assert data["best"].tolist()[:2] == [1.0, 2.0] and data["best"][4] == 5.0
+    assert data["median"].tolist()[:2] == [2.75, 3.0] and data["median"][4] == 6.0
+    assert np.isnan(data["best"][2:4]).all() and np.isnan(data["median"][2:4]).all()
 
 
 @pytest.mark.mpi
@@ -295,17 +319,78 @@ def test_under_mpi_rank_0_writes_the_serial_log(tmp_path):
 def test_compiled_row_entry_reads_any_layout_and_rejects_other_types():
     """fill_row is called through its compiled entry (no numba dispatch): a
     strided view is read right, a float32 array raises instead of being misread."""
-    from evostrat.kernels.runlog import entry_point, fill_row
+    from evostrat.kernels import runlog as K
 
-    fast = entry_point(fill_row)
-    assert fast is not fill_row  # the fast path exists in this numba
-    base = np.arange(20.0)
-    strided, dense = base[::2], np.ascontiguousarray(base[::2])
+    fast = K.entry_point(K.fill_row)
+    assert fast is not K.fill_row  # the fast path exists in this numba
+    base = np.arange(60.0).reshape(3, 20)
+    strided, dense = base[:, ::2], np.ascontiguousarray(base[:, ::2])
     a, b = np.zeros((2, 40)), np.zeros((2, 40))
-    args = (0.0, 1.0, 2.0, 3.0, math.nan, 0.5)
-    fast(a, 1, *args, strided, 0.5, strided + 1, strided + 2, 12, 10)
-    fill_row(b, 1, *args, dense, 0.5, dense + 1, dense + 2, 12, 10)
+    sa, sb = np.zeros(K.STATE_SIZE), np.zeros(K.STATE_SIZE)
+    for state in sa, sb:
+        state[K.AT_COORDS], state[K.K], state[K.CAPACITY] = 12, 10, 2
+        state[K.ROWS], state[K.DEADLINE] = 1, math.inf
+        state[K.SPREAD_ROW], state[K.EIG_ROW] = 1, 2
+    args = (1.0, 2.0, 3.0, math.nan, 0.0, 0.5)
+    empty = np.empty(0)
+    assert fast(a, sa, *args, strided[0], 0.5, strided, empty)  # buffer full
+    assert K.fill_row(b, sb, *args, dense[0], 0.5, dense, empty)
     np.testing.assert_array_equal(a, b)
-    assert a[1, 12:22].tolist() == dense.tolist()
+    np.testing.assert_array_equal(sa, sb)
+    assert a[1, 12:22].tolist() == dense[0].tolist() and sa[K.ROWS] == 2
+    np.testing.assert_allclose(a[1, 22:32], 0.5 * np.sqrt(dense[1]))
+    assert a[1, 11] == dense[2].max() / dense[2].min()  # the condition of row 2
     with pytest.raises(TypeError):
-        fast(a, 1, *args, dense.astype(np.float32), 0.5, dense, dense, 12, 10)
+        fast(a, sa, *args, dense[0].astype(np.float32), 0.5, dense, empty)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), max_size=40),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from([1.0, -1.0]),
+)
+def test_block_fitness_stats_are_numpys(rows, sign):
+    """Best and median of each row (insertion sort up to 32 values, np.sort above)
+    as numpy computes them: NaN ranked last, -1 for maximization."""
+    from evostrat.kernels.runlog import fitness_stats
+
+    block = np.full((len(rows), 12), 7.0)
+    block[:, 4] = [len(r) for r in rows]
+    flat = np.array([v for r in rows for v in r], dtype=np.float64)
+    fitness_stats(block, flat, sign)
+    for row, values in zip(block, rows, strict=True):
+        if not values:
+            assert np.isnan(row[4]) and np.isnan(row[5])
+            continue
+        F = sign * np.array(values)
+        F[np.isnan(F)] = math.inf
+        F.sort()
+        p = len(values)
+        assert row[4] == sign * F[0]
+        with np.errstate(over="ignore", invalid="ignore"):  # 1e308 + 1e308, inf - inf
+            median = sign * 0.5 * (F[(p - 1) // 2] + F[p // 2])
+        assert row[5] == median or (np.isnan(row[5]) and np.isnan(median))
+    assert np.all(block[:, 6:] == 7.0)
+
+
+def test_a_failed_write_leaves_no_trace(tmp_path):
+    """A row the kernel refuses (here a float32 mean) adds neither a row nor its
+    fitness values: the next rows keep their own best."""
+    path = tmp_path / "failed.csv"
+    opt = evostrat.CMAES(np.ones(3), 0.5, seed=1)
+    with RunLog(path) as log:
+        opt.tell([sphere(x) for x in opt.ask()])
+        log.write(opt, fitness=[5.0, 6.0])
+        mean = opt.mean
+        opt.mean = mean.astype(np.float32)
+        with pytest.raises(TypeError):
+            log.write(opt, fitness=[-100.0, -200.0])
+        opt.mean = mean
+        log.write(opt, fitness=[3.0, 4.0, 8.0])
+    data = read_log(path)
+    assert data["best"].tolist() == [5.0, 3.0]
+    assert data["median"].tolist() == [5.5, 4.0]

@@ -1,10 +1,13 @@
 """Kernels of the run log (:mod:`evostrat.runlog`): one row's statistics, CSV text.
 
-The target is a row costing < 5 % of a CMA-ES generation at n = 10, about 2 us here
-(a generation of ``optimize`` with ``sphere`` evaluated row by row takes about 40 us).
-Python's ``"%.12g" % x`` costs about 0.25 us a number (5.2 us for a row of 22, measured
-here), so the text is made by :func:`format_rows` for a block of rows at once, at
-about 0.035 us a number; :func:`fill_row` gathers one row's statistics in one call.
+The target is a row costing < 5 % of a CMA-ES generation at n = 10, under 2.7 us
+(a generation of ``optimize`` with ``sphere`` evaluated row by row takes 52-57 us on a
+quiet machine; ``benchmarks/runlog.py``). Python's ``"%.12g" % x`` costs about 0.25 us
+a number (5.2 us for a row of 22, measured here), so the text is made by
+:func:`format_rows` for a block of rows at once, at about 0.02 us a number (0.6 us
+for a row of 32); :func:`fill_row` gathers one row's statistics in one call, and
+:func:`fitness_stats` the best and median fitness of a block of rows (0.06 us a row
+at popsize 10).
 
 The text is C's ``%.{d-1}e`` (``d`` significant digits, ``d.ddde+XX``: one layout for
 every number, which keeps the compiled loop's branches predictable; measured 25 %
@@ -76,12 +79,15 @@ _DBL_MAX_DIGITS = 1.7976931348623157
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _scaled_digits(v, digits):
+def _scaled_digits(v, digits, bits):
     """``(d, e)``: ``v ~ d * 10**(e - digits + 1)``, ``d`` an uint64 of exactly
-    ``digits`` digits (``v`` positive and finite)."""
-    # the decimal exponent from the binary one (cheaper than log10): v lies in
-    # [2**(e2-1), 2**e2), so floor(log10 v) is e or e + 1 (checked below)
-    e = int(math.floor((math.frexp(v)[1] - 1) * _LOG10_2))
+    ``digits`` digits (``v`` positive and finite, ``bits`` its IEEE 754 bits)."""
+    # the decimal exponent from the binary one e2 (cheaper than log10): v lies in
+    # [2**e2, 2**(e2+1)), so floor(log10 v) is e or e + 1 (checked below); e2
+    # read from the exponent bits (a subnormal's from frexp), cheaper than frexp
+    biased = (bits >> 52) & 0x7FF
+    e2 = biased - 1023 if biased else math.frexp(v)[1] - 1
+    e = int(math.floor(e2 * _LOG10_2))
     low, high = _UPOW10[digits - 1], _UPOW10[digits]
     d = np.uint64(0)
     for _ in range(3):
@@ -103,10 +109,11 @@ def _scaled_digits(v, digits):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _write_real(v, digits, out, pos):
-    """``v`` as C's ``%.{digits - 1}e`` text at ``out[pos:]`` (``d.ddde+XX``: one
-    layout for every number, so the compiled loops branch the same way each row;
-    this is about twice as fast as ``%g``'s layouts). Returns the new position."""
+def _write_real(v, digits, out, pos, bits):
+    """``v`` (IEEE 754 bits ``bits``) as C's ``%.{digits - 1}e`` text at
+    ``out[pos:]`` (``d.ddde+XX``: one layout for every number, so the compiled loops
+    branch the same way each row; this is about twice as fast as ``%g``'s
+    layouts). Returns the new position."""
     if v != v:
         return pos
     if v < 0:
@@ -119,7 +126,7 @@ def _write_real(v, digits, out, pos):
     e = 0
     d = np.uint64(0)
     if v > 0:
-        d, e = _scaled_digits(v, digits)
+        d, e = _scaled_digits(v, digits, bits)
         if e == 308 and float(d) > _DBL_MAX_DIGITS * _POW10[digits - 1]:
             d -= np.uint64(1)  # rounded up past the largest float: read back finite
     _put_many_digits(d, digits, out, pos + 1)  # then the first digit moved before
@@ -139,9 +146,26 @@ def _write_real(v, digits, out, pos):
     return _write_int(e, out, pos + 2)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
-def format_rows(block, digits):
-    """CSV text of ``block`` (rows, cols): one line a row, comma-separated.
+@njit(cache=True, error_model="numpy", inline="always")
+def _write_cell(v, bits, digits, out, pos):
+    """One cell: an integer (``digits`` 0) or ``digits`` significant digits."""
+    if digits == 0 and v == v:
+        if v < 0:
+            out[pos] = _MINUS
+            pos += 1
+            v = -v
+        return _write_int(np.int64(v), out, pos)
+    return _write_real(v, digits, out, pos, bits)
+
+
+#: bytes a cell can take: -d.(16 digits)e-308 and the comma
+CELL_BYTES = 26
+
+
+@njit(cache=True, error_model="numpy")
+def format_rows(block, digits, out):
+    """CSV text of ``block`` (rows, cols) into ``out``: one line a row,
+    comma-separated.
 
     Parameters
     ----------
@@ -150,63 +174,142 @@ def format_rows(block, digits):
     digits : ndarray of int64, shape (cols,)
         Significant digits of each column (1 to 17); 0 writes the column as
         integers (whole numbers below 2**53).
+    out : ndarray of uint8
+        Room for the text: at least ``rows * (cols * CELL_BYTES + 1)`` bytes.
 
     Returns
     -------
-    ndarray of uint8
-        The ASCII text, every line ending in a newline.
+    int
+        The length of the ASCII text at ``out[:length]``, every line ending in a
+        newline.
+
+    Notes
+    -----
+    The digit counts of the run log's columns (7, 8, 15 and 16: see
+    ``evostrat.runlog_columns.DIGITS``) are compile-time constants of their own
+    branch, so that their digit loops are unrolled (measured 1.4x faster than one
+    loop for all; the text is the same).
     """
     rows, cols = block.shape
-    out = np.empty(rows * (cols * 26 + 1), np.uint8)  # -d.(16 digits)e-308,
+    bits = block.view(np.int64)
     pos = 0
     for i in range(rows):
         for j in range(cols):
             if j:
                 out[pos] = _COMMA
                 pos += 1
-            v = block[i, j]
-            if digits[j] == 0 and v == v:
-                if v < 0:
-                    out[pos] = _MINUS
-                    pos += 1
-                    v = -v
-                pos = _write_int(np.int64(v), out, pos)
+            v, b, d = block[i, j], bits[i, j], digits[j]
+            if d == 7:
+                pos = _write_cell(v, b, 7, out, pos)
+            elif d == 8:
+                pos = _write_cell(v, b, 8, out, pos)
+            elif d == 16:
+                pos = _write_cell(v, b, 16, out, pos)
+            elif d == 15:
+                pos = _write_cell(v, b, 15, out, pos)
             else:
-                pos = _write_real(v, digits[j], out, pos)
+                pos = _write_cell(v, b, d, out, pos)
         out[pos] = _NEWLINE
         pos += 1
-    return out[:pos]
+    return pos
 
+
+def text_of(block: np.ndarray, digits: np.ndarray) -> bytes:
+    """The CSV text of ``block`` (:func:`format_rows` into a new buffer)."""
+    rows, cols = block.shape
+    out = np.empty(rows * (cols * CELL_BYTES + 1), np.uint8)
+    return out[: format_rows(block, digits, out)].tobytes()
+
+
+#: populations up to this size are sorted by insertion (no allocation: measured
+#: 3x faster than ``np.sort`` of a copy at popsize 10), larger ones by ``np.sort``
+_INSERTION_SORT = 32
+
+
+@njit(cache=True, error_model="numpy")
+def fitness_stats(block, flat, sign):
+    """The best and median fitness (columns 4 and 5) of each row of ``block``.
+
+    Column 4 holds, until then, the number of fitness values of the row; they
+    follow each other in ``flat`` (0: no fitness, the cells become NaN). ``sign``
+    is -1 for maximization (the best is the largest), else 1; NaN ranks last; the
+    median of an even count is the mean of the middle two.
+    """
+    scratch = np.empty(_INSERTION_SORT)
+    start = 0
+    for i in range(block.shape[0]):
+        n = int(block[i, 4])
+        if n == 0:
+            block[i, 4] = block[i, 5] = math.nan
+            continue
+        if n > _INSERTION_SORT:
+            F = sign * flat[start : start + n]
+            for j in range(n):
+                if F[j] != F[j]:
+                    F[j] = math.inf
+            F.sort()
+        else:
+            F = scratch
+            for j in range(n):
+                v = sign * flat[start + j]
+                if v != v:
+                    v = math.inf
+                m = j  # insert v into the sorted F[:j]
+                while m > 0 and F[m - 1] > v:
+                    F[m] = F[m - 1]
+                    m -= 1
+                F[m] = v
+        start += n
+        block[i, 4] = sign * F[0]
+        block[i, 5] = sign * 0.5 * (F[(n - 1) // 2] + F[n // 2])
+
+
+#: the slots of the log's state array, read and updated by :func:`fill_row`
+(RUN, OFFSET_GENERATIONS, OFFSET_EVALS, T0, AT_COORDS, K, ROWS, CAPACITY, DEADLINE,
+ LAST_GENERATION, LAST_EVALS, SPREAD_ROW, EIG_ROW) = range(13)  # fmt: skip
+STATE_SIZE = 13
 
 #: fill_row's one signature, compiled when this module is imported (from the cache
 #: after the first time): any layout of the 1-D arrays (``float64[:]``: a strided
 #: view is read right), so its compiled entry point can be called directly
 FILL_ROW_SIGNATURE = (
-    "void(float64[:, ::1], int64, float64, float64, float64, float64, float64, "
-    "float64, float64[:], float64, float64[:], float64[:], int64, int64)"
+    "boolean(float64[:, ::1], float64[::1], float64, float64, float64, float64, "
+    "float64, float64, float64[:], float64, float64[:, :], float64[:])"
 )
 
 
 @njit(FILL_ROW_SIGNATURE, cache=True, error_model="numpy")
-def fill_row(buf, i, run, generation, evals, seconds, record, sigma, mean, scale,
-             spread, eig, at_coords, k):  # fmt: skip  # noqa: PLR0913
-    """Row ``i`` of ``buf`` (the columns of :data:`evostrat.runlog.COLUMNS`).
+def fill_row(buf, state, generation, evals, now, record, count, sigma, mean, scale,
+             vecs, eig):  # fmt: skip
+    """Add a row to ``buf`` (the columns of :data:`evostrat.runlog.COLUMNS`);
+    whether the buffered rows are due to be written.
 
-    ``row[0:4] = run, generation, evaluations, seconds``; ``row[4:6]`` (best and
-    median) NaN, filled when the block is written; ``row[6] = record`` (the best so
-    far a strategy knows, or NaN), ``row[7] = sigma``; ``row[8:12] = min_std,
-    max_std, axis_ratio, condition``; ``row[at_coords:at_coords + 2 k] = mean[:k],
-    stds[:k]``. The standard deviations are ``scale * sqrt(spread)`` (CMA: sigma
-    and the diagonal of ``C``) where ``scale > 0``, else ``spread`` itself.
-    ``axis_ratio = sqrt(max eig / min eig)`` and ``condition = max eig / min eig``
-    (pycma's axis ratio and condition of ``C``) are NaN where ``eig`` is empty (a
-    strategy without a covariance matrix). Scalars, not a tuple: each argument
-    costs the call about 0.03 us, a tuple of 8 about 0.3 us.
+    The row is ``buf[state[ROWS]]``, then ``state[ROWS]`` goes up by one. ``row[0:4]
+    = run, generation, evaluations, seconds`` (``state`` holds the run, the offsets
+    of the finished runs and the time the log was opened); ``row[4] = count``, the
+    number of fitness values kept for :func:`fitness_stats` (which writes the best
+    and median in ``row[4:6]``); ``row[6] = record`` (the best so far a strategy
+    knows, or NaN), ``row[7] = sigma``; ``row[8:12] = min_std, max_std, axis_ratio,
+    condition``; ``row[at_coords:at_coords + 2 k] = mean[:k], stds[:k]``. The
+    standard deviations are ``scale * sqrt(spread)`` (CMA: sigma and the diagonal
+    of ``C``) where ``scale > 0``, else ``spread`` itself; ``spread`` is row
+    ``state[SPREAD_ROW]`` of ``vecs`` (a CMA strategy's ``_vecs``, or the stds as
+    one row). The eigenvalues of ``C`` are row ``state[EIG_ROW]`` of ``vecs``, or
+    ``eig`` where that is -1. ``axis_ratio = sqrt(max eig / min eig)`` and
+    ``condition = max eig / min eig`` (pycma's axis ratio and condition of ``C``)
+    are NaN where they are empty (a strategy without a covariance matrix). Due: ``state[CAPACITY]`` rows, or ``now`` past
+    ``state[DEADLINE]``. Scalars and one state array rather than a tuple: each
+    argument costs the call about 0.03 us, a tuple of 8 about 0.3 us.
     """
+    i = int(state[ROWS])
     row = buf[i]
-    row[0], row[1], row[2], row[3] = run, generation, evals, seconds
-    row[4] = row[5] = math.nan
-    row[6], row[7] = record, sigma
+    row[0], row[1] = state[RUN], generation + state[OFFSET_GENERATIONS]
+    row[2], row[3] = evals + state[OFFSET_EVALS], now - state[T0]
+    state[LAST_GENERATION], state[LAST_EVALS] = generation, evals
+    row[4], row[5], row[6], row[7] = count, math.nan, record, sigma
+    spread = vecs[int(state[SPREAD_ROW])]
+    if state[EIG_ROW] >= 0:
+        eig = vecs[int(state[EIG_ROW])]
     lo, hi = math.inf, -math.inf
     for j in range(spread.shape[0]):
         v = spread[j]
@@ -223,15 +326,18 @@ def fill_row(buf, i, run, generation, evals, seconds, record, sigma, mean, scale
         row[10], row[11] = math.sqrt(b / a), b / a
     else:
         row[10] = row[11] = math.nan
+    at, k = int(state[AT_COORDS]), int(state[K])
     for j in range(k):
-        row[at_coords + j] = mean[j]
+        row[at + j] = mean[j]
         v = spread[j]
-        row[at_coords + k + j] = scale * math.sqrt(v) if scale > 0 else v
+        row[at + k + j] = scale * math.sqrt(v) if scale > 0 else v
+    state[ROWS] = i + 1
+    return i + 1 >= state[CAPACITY] or now > state[DEADLINE]
 
 
 def entry_point(dispatcher: Any) -> Any:
     """The compiled entry of a numba function with one signature, called without
-    the dispatcher's type resolution (0.24 instead of 0.78 us for fill_row's 14
+    the dispatcher's type resolution (0.24 instead of 0.78 us for a call of 14
     arguments, measured here); it still converts each argument to the declared
     type or raises TypeError. The dispatcher itself where numba exposes no entry.
     """

@@ -87,6 +87,9 @@ class CMAES(CMABase):
         "defaults": replace(CMABase.OPTIONS["defaults"], default="pycma"),
     }
     _supports_variants = True
+    #: rows of ``_vecs`` holding diag(C) and the eigenvalues of C, read by the run
+    #: log (evostrat.runlog) without a call per row
+    _LOG_ROWS = (3, 2)
 
     def _memory_bytes(self) -> int:
         n, lam = self.dim, self.popsize

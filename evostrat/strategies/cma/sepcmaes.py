@@ -54,6 +54,10 @@ class SepCMAES(CMABase):
         self._vecs[2:] = 1.0
         self.lazy_gap = 0.0
 
+    #: rows of ``_vecs`` holding diag(C) and (unsorted) the eigenvalues of C, read
+    #: by the run log (evostrat.runlog) without a call per row
+    _LOG_ROWS = (2, 2)
+
     @property
     def cov_diag(self) -> np.ndarray:
         """The diagonal of ``C``."""
