@@ -104,10 +104,12 @@ def errors_with(kwargs: dict) -> dict:
     opt.optimize(sphere, evaluator=ev, max_generations=1)
     last = opt.ask()[-1]
     before = pickle.dumps(opt)
+    b0 = ev.stats["bytes_sent"]
     try:
         ev.evaluate(opt, FailOn(last))
     except evostrat.EvaluationError as err:
         out["error"] = (type(err).__name__, err.generation, err.index, err.cause)
+    out["failure_bytes"] = ev.stats["bytes_sent"] - b0
     out["unchanged"] = pickle.dumps(opt) == before
     try:
         ev.evaluate(opt, NotReal(last))
