@@ -11,7 +11,10 @@ engine and number of workers W:
    to it, the efficiency of greedy list scheduling of the same costs with no
    overhead (``greedy``): the most any schedule that does not know the costs in
    advance can reach (a generation lasts at least as long as its longest
-   individual);
+   individual), and the efficiency at the floor max(sum / W, longest cost)
+   that no schedule beats. ``--tail-popsize P`` repeats the log-normal runs at
+   popsize P (with 16 workers, 16 individuals each at popsize 256 leave the
+   greedy bound at ~0.74);
 2. overhead per generation with a trivial objective, popsize 256, at dim 10 and
    dim 1e6 (a stub strategy whose ``ask`` returns rows without sampling, so the
    time is the evaluator's: messages, scheduling, bookkeeping);
@@ -28,6 +31,7 @@ Usage::
     nice python benchmarks/scale_out.py                      # everything (~10 min)
     nice python benchmarks/scale_out.py --workers 4 16 --engines mpi
     nice mpiexec -n 32 python benchmarks/scale_out.py --mpi-wait-study --generations 10
+    nice python benchmarks/scale_out.py --engines mpi --workers 16 --tail-popsize 1024
 """
 
 from __future__ import annotations
@@ -114,16 +118,23 @@ def greedy(costs: list[float], workers: int) -> float:
     return max(free)
 
 
-def time_generations(ev, f, dim: int, generations: int, workers: int) -> dict:
-    """Seconds per generation (after one warm-up), the ideal and greedy times."""
-    opt = Stub(dim)
+def time_generations(
+    ev, f, dim: int, generations: int, workers: int, popsize: int = POPSIZE
+) -> dict:
+    """Seconds per generation (after one warm-up), the ideal and greedy times.
+
+    ``ideal`` is (sum of the generation's costs) / W; ``floor`` is
+    max(ideal, longest single cost), which no schedule can beat.
+    """
+    opt = Stub(dim, popsize)
     opt.tell(ev.evaluate(opt, f))  # warm-up: start-up, objective shipped
-    b0, measured, ideal, bound = ev.stats["bytes_sent"], 0.0, 0.0, 0.0
+    b0, measured, ideal, bound, floor = ev.stats["bytes_sent"], 0.0, 0.0, 0.0, 0.0
     for _ in range(generations):
         if isinstance(f, Sleep):
             costs = [f.cost(x) for x in opt.ask()]
             ideal += sum(costs) / workers
             bound += greedy(costs, workers)
+            floor += max(sum(costs) / workers, max(costs))
         t0 = time.perf_counter()
         fitness = ev.evaluate(opt, f)
         measured += time.perf_counter() - t0
@@ -133,6 +144,7 @@ def time_generations(ev, f, dim: int, generations: int, workers: int) -> dict:
         "ideal": ideal / generations,
         "efficiency": ideal / measured if ideal else None,
         "greedy_efficiency": ideal / bound if ideal else None,
+        "floor_efficiency": ideal / floor if ideal else None,
         "bytes": (ev.stats["bytes_sent"] - b0) / generations,
     }
 
@@ -142,15 +154,20 @@ def measure(ev, workers: int, args, dims=(10, 1_000_000)) -> dict:
 
     Dynamic engines (MPI dynamic, Ray) hand out one individual per chunk for the
     efficiency runs (the finest balance) and their default chunk size, or
-    ``--overhead-chunk``, for the overhead runs (fewer messages).
+    ``--overhead-chunk``, for the overhead runs (fewer messages). With
+    ``--tail-popsize P``: log-normal efficiency at popsize P too;
+    ``--overhead-only``: the overhead runs alone.
     """
     out = {}
     dynamic = hasattr(ev, "chunk_size")
-    for label, sigma in (("equal", 0.0), ("lognormal", 1.0)):
-        f = Sleep(args.base_ms, sigma)
+    runs = [] if args.overhead_only else [("equal", 0.0), ("lognormal", 1.0)]
+    runs = [(label, sigma, POPSIZE) for label, sigma in runs]
+    runs += [(f"lognormal_P{p}", 1.0, p) for p in args.tail_popsize]
+    for label, sigma, popsize in runs:
         if dynamic:
             ev.chunk_size = 1
-        out[label] = time_generations(ev, f, 10, args.generations, workers)
+        f = Sleep(args.base_ms, sigma)
+        out[label] = time_generations(ev, f, 10, args.generations, workers, popsize)
     if dynamic:
         ev.chunk_size = args.overhead_chunk
     for dim in dims:
@@ -214,19 +231,28 @@ def mpi_child(args) -> None:
 
 def mpi_wait_study(args) -> None:
     """Under ``mpiexec -n W``: overhead per generation (trivial f, dim 10) with
-    the default polite waits, shorter sleeps, and spinning waiters."""
+    the default polite waits (rank 0's sleeps capped shorter), every rank's
+    sleeps capped at 1 ms, and spinning waiters; interleaved, medians."""
     from evostrat.evaluators import mpi_common
 
-    for first, longest in ((5e-5, 1e-3), (2e-5, 2e-4), (0.0, 0.0)):
-        mpi_common.FIRST_SLEEP, mpi_common.MAX_SLEEP = first, longest
-        ev = evostrat.MPIEvaluator()
-        res = time_generations(ev, trivial, 10, args.generations, ev.size)
-        if ev.rank == 0:
-            print(
-                f"sleeps {first:g}..{longest:g} s: "
-                f"{res['seconds'] * 1e3:.1f} ms per generation",
-                flush=True,
-            )
+    variants = {
+        "sleeps 50 us..1 ms, rank 0 ..0.2 ms (default)": (5e-5, 1e-3, 2e-4),
+        "sleeps 50 us..1 ms on every rank": (5e-5, 1e-3, 1e-3),
+        "spinning (no sleep)": (0.0, 0.0, 0.0),
+    }
+    seen: dict[str, list[float]] = {name: [] for name in variants}
+    ev = evostrat.MPIEvaluator()
+    for _ in range(args.repeats):
+        for name, sleeps in variants.items():
+            first, longest, root = sleeps
+            mpi_common.FIRST_SLEEP, mpi_common.MAX_SLEEP = first, longest
+            mpi_common.ROOT_MAX_SLEEP = root
+            res = time_generations(ev, trivial, 10, args.generations, ev.size)
+            seen[name].append(res["seconds"] * 1e3)
+    if ev.rank == 0:
+        for name, ms in seen.items():
+            runs = ", ".join(f"{m:.1f}" for m in ms)
+            print(f"{name}: median {np.median(ms):.1f} ms per generation ({runs})")
 
 
 def run_mpi(args) -> dict:
@@ -238,6 +264,10 @@ def run_mpi(args) -> dict:
                "--generations", str(args.generations), "--base-ms", str(args.base_ms)]  # fmt: skip
         if args.overhead_chunk is not None:
             cmd += ["--overhead-chunk", str(args.overhead_chunk)]
+        if args.tail_popsize:
+            cmd += ["--tail-popsize", *map(str, args.tail_popsize)]
+        if args.overhead_only:
+            cmd += ["--overhead-only"]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
         line = [s for s in proc.stdout.splitlines() if s.startswith("RESULT ")]
         if proc.returncode != 0 or not line:
@@ -249,32 +279,43 @@ def run_mpi(args) -> dict:
 ENGINES = {"serial": run_serial, "pool": run_pool, "mpi": run_mpi, "ray": run_ray}
 
 
-def rows(results: dict) -> list[tuple]:
-    """(engine, W, efficiency equal, log-normal, greedy bound of log-normal,
-    overhead dim 10, dim 1e6, bytes/worker)."""
-    table = []
-
-    def add(engine: str, w: int, res: dict, worker_bytes: float | None) -> None:
-        big = res.get("overhead_dim1000000")
-        table.append((
-            engine, w, res["equal"]["efficiency"], res["lognormal"]["efficiency"],
-            res["lognormal"]["greedy_efficiency"],
-            res["overhead_dim10"]["seconds"] * 1e3,
-            None if big is None else big["seconds"] * 1e3,
-            worker_bytes,
-        ))  # fmt: skip
-
+def by_engine(results: dict):
+    """(engine label, W, measurements) for every engine and W measured."""
     for engine, by_w in results.items():
         for w, res in by_w.items():
-            w = int(w)
             if engine == "mpi":
                 for sched in ("static", "dynamic"):
-                    r = res[sched]
-                    add(f"mpi-{sched}", w, r, r["bytes_worker"])
+                    yield f"mpi-{sched}", int(w), res[sched]
             else:
-                per = res["overhead_dim10"]["bytes"] / w
-                add(engine, w, res, per)
+                yield engine, int(w), res
+
+
+def rows(results: dict) -> list[tuple]:
+    """(engine, W, efficiency equal, log-normal, greedy bound of log-normal,
+    overhead dim 10, dim 1e6, bytes/worker); None where not measured."""
+    table = []
+    for engine, w, res in by_engine(results):
+        if engine.startswith("mpi"):
+            worker_bytes = res.get("bytes_worker")
+        else:
+            worker_bytes = pick(res, "overhead_dim10", "bytes", 1.0 / w)
+        table.append((
+            engine, w, pick(res, "equal", "efficiency"),
+            pick(res, "lognormal", "efficiency"),
+            pick(res, "lognormal", "greedy_efficiency"),
+            pick(res, "overhead_dim10", "seconds", 1e3),
+            pick(res, "overhead_dim1000000", "seconds", 1e3), worker_bytes,
+        ))  # fmt: skip
     return table
+
+
+def pick(res: dict, key: str, field: str, scale: float = 1.0) -> float | None:
+    value = res.get(key, {}).get(field)
+    return None if value is None else value * scale
+
+
+def fmt(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
 
 def show(results: dict) -> None:
@@ -284,12 +325,29 @@ def show(results: dict) -> None:
         "| overhead/gen dim 1e6 (ms) | bytes/gen/worker |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for engine, w, eq, ln, gb, o10, o6, b in rows(results):
-        o6s = "-" if o6 is None else f"{o6:.1f}"
-        bs = "-" if b is None else f"{b:.0f}"
+    for engine, w, *values in rows(results):
+        specs = [".2f"] * 3 + [".1f"] * 2 + [".0f"]
+        cells = [fmt(v, f) for v, f in zip(values, specs, strict=True)]
+        print(f"| {engine} | {w} | " + " | ".join(cells) + " |")
+    tails = [
+        (engine, w, key, res[key]) for engine, w, res in by_engine(results)
+        for key in res if key.startswith("lognormal_P")
+    ]  # fmt: skip
+    if not tails:
+        return
+    print(
+        "\n| engine | workers | popsize | efficiency, log-normal | greedy bound "
+        "| max(sum/W, longest) bound | dynamic / static throughput |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    static = {(w, key): r["seconds"] for e, w, key, r in tails if e == "mpi-static"}
+    for engine, w, key, r in tails:
+        ratio = static.get((w, key)) if engine == "mpi-dynamic" else None
+        ratio = None if ratio is None else ratio / r["seconds"]
         print(
-            f"| {engine} | {w} | {eq:.2f} | {ln:.2f} | {gb:.2f} | {o10:.1f} "
-            f"| {o6s} | {bs} |"
+            f"| {engine} | {w} | {key[len('lognormal_P') :]} | {r['efficiency']:.2f} "
+            f"| {r['greedy_efficiency']:.2f} | {r['floor_efficiency']:.2f} "
+            f"| {fmt(ratio, '.2f')} |"
         )
 
 
@@ -304,6 +362,16 @@ def main(argv: list[str] | None = None) -> None:
         "--overhead-chunk", type=int, default=None,
         help="chunk size of the dynamic engines in the overhead runs (default: theirs)",
     )  # fmt: skip
+    parser.add_argument(
+        "--tail-popsize", nargs="+", type=int, default=[],
+        help="also measure log-normal efficiency at these popsizes",
+    )  # fmt: skip
+    parser.add_argument(
+        "--overhead-only", action="store_true", help="skip the efficiency runs"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="rounds of the wait study"
+    )
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     parser.add_argument("--mpi-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
