@@ -23,9 +23,9 @@ from evostrat.evaluators.timer import timeout_text
 #: time on this machine, and with ``DEPTH`` chunks in flight per actor the first
 #: ``DEPTH`` chunks of every actor are handed out at once anyway: 2 chunks per
 #: actor balanced nothing more than 1 and doubled the tasks. Measured at 32
-#: actors, popsize 256 (benchmarks/scale_out.py --engines ray --overhead-only,
-#: docs/parallel.md): ~40 ms per generation with 1 chunk per actor, ~100 ms with
-#: 2. Uneven costs want ``chunk_size=1`` (or a few) instead.
+#: actors, popsize 256 (docs/parallel.md, "Measured at scale"): 43-48 ms per
+#: generation with one chunk per actor, 80-103 ms with two (the former
+#: default). Uneven costs want ``chunk_size=1`` (or a few) instead.
 CHUNKS_PER_ACTOR = 1
 #: Chunks in flight per actor: it starts the next while a result travels back.
 DEPTH = 2
