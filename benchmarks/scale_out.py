@@ -168,7 +168,7 @@ def measure(ev, workers: int, args, dims=(10, 1_000_000)) -> dict:
     runs += [(f"lognormal_P{p}", 1.0, p) for p in args.tail_popsize]
     for label, sigma, popsize in runs:
         if dynamic:
-            ev.chunk_size = 1
+            ev.chunk_size = args.efficiency_chunk or None
         f = Sleep(args.base_ms, sigma)
         out[label] = time_generations(ev, f, 10, args.generations, workers, popsize)
     if dynamic:
@@ -274,6 +274,7 @@ def run_mpi(args) -> dict:
                "--generations", str(args.generations), "--base-ms", str(args.base_ms)]  # fmt: skip
         if args.overhead_chunk is not None:
             cmd += ["--overhead-chunk", str(args.overhead_chunk)]
+        cmd += ["--efficiency-chunk", str(args.efficiency_chunk)]
         if args.tail_popsize:
             cmd += ["--tail-popsize", *map(str, args.tail_popsize)]
         if args.overhead_only:
@@ -389,6 +390,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--repeats", type=int, default=3, help="rounds of the wait study"
     )
+    parser.add_argument(
+        "--efficiency-chunk", type=int, default=1,
+        help="chunk size of the dynamic engines in the efficiency runs "
+        "(0: their default)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     parser.add_argument("--mpi-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(

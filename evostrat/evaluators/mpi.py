@@ -74,8 +74,9 @@ class MPIEvaluator:
         chunks of ``chunk_size`` indices to ranks as they become free (and
         evaluates chunks itself in between); for costs that vary.
     chunk_size : int, optional
-        Individuals per chunk of the dynamic schedule; ``ceil(popsize / (4 *
-        size))`` when None.
+        Individuals per chunk of the dynamic schedule. None (default): guided
+        self-scheduling, chunks shrinking from ``popsize / (2 * size)`` to 1
+        (:func:`~evostrat.evaluators.mpi_dynamic.chunk_bounds`).
     abort_on_error : bool
         Install a ``sys.excepthook`` that calls ``comm.Abort(1)`` on an uncaught
         exception, so a failing rank ends the job instead of leaving the others

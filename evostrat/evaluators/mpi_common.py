@@ -42,10 +42,12 @@ import numpy as np
 FIRST_SLEEP = 5e-5
 MAX_SLEEP = 1e-3
 #: Longest sleep of rank 0, which every generation waits for twice (the last
-#: result in, then the result vector out): with 32 ranks on 2 cores, capping its
-#: sleeps at 0.2 ms instead of 1 ms cut the overhead per generation from ~24 to
-#: ~12 ms (benchmarks/scale_out.py --mpi-wait-study), for ~6 % of a core while
-#: it waits.
+#: result in, then the result vector out). With 32 ranks on this machine at
+#: load average ~30, a probe timing 30 generations gave ~12 ms per generation
+#: with rank 0's sleeps capped at 0.2 ms against ~24 ms at 1 ms (2 December
+#: 2026); ``benchmarks/scale_out.py --mpi-wait-study`` at load ~20 an hour later
+#: found no difference (44-46 ms, the ranks starved by other jobs). It costs
+#: rank 0 ~6 % of a core while it waits.
 ROOT_MAX_SLEEP = 2e-4
 
 #: Message tags on the evaluator's private communicator.

@@ -46,9 +46,27 @@ from evostrat.evaluators.mpi_static import DESYNC, FAILED, OK, decode
 DEPTH = 2
 
 
-def chunk_rows(ev: Any, popsize: int) -> int:
-    """Individuals per chunk: ``ev.chunk_size``, or ``ceil(popsize / (4 size))``."""
-    return ev.chunk_size or max(1, math.ceil(popsize / (4 * ev.size)))
+def chunk_bounds(ev: Any, popsize: int) -> list[tuple[int, int]]:
+    """The chunks ``(lo, hi)``, in hand-out order.
+
+    ``ev.chunk_size`` individuals each when set. Otherwise guided
+    self-scheduling (Polychronopoulos & Kuck, IEEE TC 36(12), 1987): each chunk
+    takes ``ceil(R / (2 size))`` of the ``R`` individuals not yet handed out,
+    so the chunks shrink from ``popsize / (2 size)`` to 1 -- large ones while
+    there is work for everyone, single individuals at the end, where they
+    balance the ranks -- in about ``2 size ln(popsize / (2 size)) + 2 size``
+    messages instead of ``popsize``. The sequence depends on popsize and size
+    only, so every rank could rebuild it; results go back by index anyway.
+    """
+    if ev.chunk_size:
+        rows = ev.chunk_size
+        return [(lo, min(lo + rows, popsize)) for lo in range(0, popsize, rows)]
+    bounds, lo = [], 0
+    while lo < popsize:
+        hi = lo + math.ceil((popsize - lo) / (2 * ev.size))
+        bounds.append((lo, hi))
+        lo = hi
+    return bounds
 
 
 def evaluate(
@@ -110,8 +128,7 @@ class _Coordinator:
         )  # fmt: skip
         self.comm = ev.control.comm
         n = strategy.popsize
-        rows = chunk_rows(ev, n)
-        self.bounds = [(lo, min(lo + rows, n)) for lo in range(0, n, rows)]
+        self.bounds = chunk_bounds(ev, n)
         self.queue = deque(range(len(self.bounds)))
         self.buf = np.full(2 + n * (1 + k), np.nan)
         self.buf[:2] = OK, 0.0

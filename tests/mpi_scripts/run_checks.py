@@ -54,9 +54,14 @@ def make(name: str) -> evostrat.Strategy:
     )
 
 
-#: The evaluators every check runs under: static, and dynamic with one
-#: individual per chunk (the most interleaved hand-out).
-SCHEDULES = {"static": {}, "dynamic": {"schedule": "dynamic", "chunk_size": 1}}
+#: The evaluators every check runs under: static, dynamic with one individual
+#: per chunk (the most interleaved hand-out), and dynamic with its default
+#: guided chunks (shrinking sizes).
+SCHEDULES = {
+    "static": {},
+    "dynamic": {"schedule": "dynamic", "chunk_size": 1},
+    "guided": {"schedule": "dynamic"},
+}
 
 
 def same() -> dict:
