@@ -14,7 +14,7 @@ Figures (all measured in the same run; the MPI ones by launching this script und
    process's session; ``--own-sessions`` evens that out on a busy machine.
 2. The MPI evaluator's own overhead per generation at popsize 256, dim 1e5, with a
    trivial ``f``: ``evaluate`` timed on a stub strategy whose ``ask`` returns
-   pre-made rows (so the time is the split, the Allgatherv and the bookkeeping,
+   pre-made rows (so the time is the split, the exchange and the bookkeeping,
    plus 128 trivial calls of ``f``), and the cost of a real SimpleES ``ask`` of one
    rank's block reported separately (target < 5 ms for the former).
 3. Bytes sent per generation and rank under MPI -n 2, popsize 32, at dim 10 and

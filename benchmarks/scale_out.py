@@ -11,7 +11,10 @@ engine and number of workers W:
    to it, the efficiency of greedy list scheduling of the same costs with no
    overhead (``greedy``): the most any schedule that does not know the costs in
    advance can reach (a generation lasts at least as long as its longest
-   individual);
+   individual), and the efficiency at the floor max(sum / W, longest cost)
+   that no schedule beats. ``--tail-popsize P`` repeats the log-normal runs at
+   popsize P (with 16 workers, 16 individuals each at popsize 256 leave the
+   greedy bound at ~0.74);
 2. overhead per generation with a trivial objective, popsize 256, at dim 10 and
    dim 1e6 (a stub strategy whose ``ask`` returns rows without sampling, so the
    time is the evaluator's: messages, scheduling, bookkeeping);
@@ -28,6 +31,7 @@ Usage::
     nice python benchmarks/scale_out.py                      # everything (~10 min)
     nice python benchmarks/scale_out.py --workers 4 16 --engines mpi
     nice mpiexec -n 32 python benchmarks/scale_out.py --mpi-wait-study --generations 10
+    nice python benchmarks/scale_out.py --engines mpi --workers 16 --tail-popsize 1024
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ from pathlib import Path
 import numpy as np
 
 import evostrat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale_out_report import show  # noqa: E402
 
 POPSIZE = 256
 
@@ -114,25 +121,36 @@ def greedy(costs: list[float], workers: int) -> float:
     return max(free)
 
 
-def time_generations(ev, f, dim: int, generations: int, workers: int) -> dict:
-    """Seconds per generation (after one warm-up), the ideal and greedy times."""
-    opt = Stub(dim)
+def time_generations(
+    ev, f, dim: int, generations: int, workers: int, popsize: int = POPSIZE
+) -> dict:
+    """Seconds per generation (after one warm-up), the ideal and greedy times.
+
+    ``ideal`` is (sum of the generation's costs) / W; ``floor`` is
+    max(ideal, longest single cost), which no schedule can beat.
+    """
+    opt = Stub(dim, popsize)
     opt.tell(ev.evaluate(opt, f))  # warm-up: start-up, objective shipped
-    b0, measured, ideal, bound = ev.stats["bytes_sent"], 0.0, 0.0, 0.0
+    b0, measured, ideal, bound, floor = ev.stats["bytes_sent"], 0.0, 0.0, 0.0, 0.0
+    cpu = 0.0
     for _ in range(generations):
         if isinstance(f, Sleep):
             costs = [f.cost(x) for x in opt.ask()]
             ideal += sum(costs) / workers
             bound += greedy(costs, workers)
-        t0 = time.perf_counter()
+            floor += max(sum(costs) / workers, max(costs))
+        t0, c0 = time.perf_counter(), time.process_time()
         fitness = ev.evaluate(opt, f)
         measured += time.perf_counter() - t0
+        cpu += time.process_time() - c0
         opt.tell(fitness)
     return {
         "seconds": measured / generations,
+        "cpu_seconds": cpu / generations,  # this process's CPU time
         "ideal": ideal / generations,
         "efficiency": ideal / measured if ideal else None,
         "greedy_efficiency": ideal / bound if ideal else None,
+        "floor_efficiency": ideal / floor if ideal else None,
         "bytes": (ev.stats["bytes_sent"] - b0) / generations,
     }
 
@@ -142,15 +160,20 @@ def measure(ev, workers: int, args, dims=(10, 1_000_000)) -> dict:
 
     Dynamic engines (MPI dynamic, Ray) hand out one individual per chunk for the
     efficiency runs (the finest balance) and their default chunk size, or
-    ``--overhead-chunk``, for the overhead runs (fewer messages).
+    ``--overhead-chunk``, for the overhead runs (fewer messages). With
+    ``--tail-popsize P``: log-normal efficiency at popsize P too;
+    ``--overhead-only``: the overhead runs alone.
     """
     out = {}
     dynamic = hasattr(ev, "chunk_size")
-    for label, sigma in (("equal", 0.0), ("lognormal", 1.0)):
-        f = Sleep(args.base_ms, sigma)
+    runs = [] if args.overhead_only else [("equal", 0.0), ("lognormal", 1.0)]
+    runs = [(label, sigma, POPSIZE) for label, sigma in runs]
+    runs += [(f"lognormal_P{p}", 1.0, p) for p in args.tail_popsize]
+    for label, sigma, popsize in runs:
         if dynamic:
-            ev.chunk_size = 1
-        out[label] = time_generations(ev, f, 10, args.generations, workers)
+            ev.chunk_size = args.efficiency_chunk or None
+        f = Sleep(args.base_ms, sigma)
+        out[label] = time_generations(ev, f, 10, args.generations, workers, popsize)
     if dynamic:
         ev.chunk_size = args.overhead_chunk
     for dim in dims:
@@ -174,7 +197,12 @@ def run_pool(args) -> dict:
 
 
 def run_ray(args) -> dict:
+    import evostrat.evaluators.ray as ray_module
     from evostrat.evaluators.ray import LOCAL_ONLY_ENV
+
+    # 32 actors starting on 2 busy cores under nice took longer than the default
+    # 60 s (2 December 2026): start-up is not what this benchmark measures
+    ray_module.START_TIMEOUT = 600.0
 
     os.environ.setdefault(LOCAL_ONLY_ENV, "0")  # servers on 127.0.0.1 only
     import ray
@@ -203,10 +231,13 @@ def mpi_child(args) -> None:
     ):
         ev = evostrat.MPIEvaluator(**kw)
         res = measure(ev, w, args)
-        per_rank = comm.gather(ev.stats["bytes_sent"] / ev.stats["generations"], root=0)
+        # bytes of the overhead run at dim 10 (popsize 256), this rank's
+        per_rank = comm.gather(res["overhead_dim10"]["bytes"], root=0)
+        cpu = comm.gather(res["overhead_dim10"]["cpu_seconds"], root=0)
         if comm.Get_rank() == 0:
             res["bytes_rank0"] = per_rank[0]
             res["bytes_worker"] = float(np.mean(per_rank[1:])) if w > 1 else 0.0
+            res["cpu_rank0"], res["cpu_all_ranks"] = cpu[0], float(np.sum(cpu))
         out[name] = res
     if comm.Get_rank() == 0:
         print("RESULT " + json.dumps(out), flush=True)
@@ -214,19 +245,28 @@ def mpi_child(args) -> None:
 
 def mpi_wait_study(args) -> None:
     """Under ``mpiexec -n W``: overhead per generation (trivial f, dim 10) with
-    the default polite waits, shorter sleeps, and spinning waiters."""
+    the default polite waits (rank 0's sleeps capped shorter), every rank's
+    sleeps capped at 1 ms, and spinning waiters; interleaved, medians."""
     from evostrat.evaluators import mpi_common
 
-    for first, longest in ((5e-5, 1e-3), (2e-5, 2e-4), (0.0, 0.0)):
-        mpi_common.FIRST_SLEEP, mpi_common.MAX_SLEEP = first, longest
-        ev = evostrat.MPIEvaluator()
-        res = time_generations(ev, trivial, 10, args.generations, ev.size)
-        if ev.rank == 0:
-            print(
-                f"sleeps {first:g}..{longest:g} s: "
-                f"{res['seconds'] * 1e3:.1f} ms per generation",
-                flush=True,
-            )
+    variants = {
+        "sleeps 50 us..1 ms, rank 0 ..0.2 ms (default)": (5e-5, 1e-3, 2e-4),
+        "sleeps 50 us..1 ms on every rank": (5e-5, 1e-3, 1e-3),
+        "spinning (no sleep)": (0.0, 0.0, 0.0),
+    }
+    seen: dict[str, list[float]] = {name: [] for name in variants}
+    ev = evostrat.MPIEvaluator()
+    for _ in range(args.repeats):
+        for name, sleeps in variants.items():
+            first, longest, root = sleeps
+            mpi_common.FIRST_SLEEP, mpi_common.MAX_SLEEP = first, longest
+            mpi_common.ROOT_MAX_SLEEP = root
+            res = time_generations(ev, trivial, 10, args.generations, ev.size)
+            seen[name].append(res["seconds"] * 1e3)
+    if ev.rank == 0:
+        for name, ms in seen.items():
+            runs = ", ".join(f"{m:.1f}" for m in ms)
+            print(f"{name}: median {np.median(ms):.1f} ms per generation ({runs})")
 
 
 def run_mpi(args) -> dict:
@@ -238,6 +278,11 @@ def run_mpi(args) -> dict:
                "--generations", str(args.generations), "--base-ms", str(args.base_ms)]  # fmt: skip
         if args.overhead_chunk is not None:
             cmd += ["--overhead-chunk", str(args.overhead_chunk)]
+        cmd += ["--efficiency-chunk", str(args.efficiency_chunk)]
+        if args.tail_popsize:
+            cmd += ["--tail-popsize", *map(str, args.tail_popsize)]
+        if args.overhead_only:
+            cmd += ["--overhead-only"]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
         line = [s for s in proc.stdout.splitlines() if s.startswith("RESULT ")]
         if proc.returncode != 0 or not line:
@@ -247,50 +292,6 @@ def run_mpi(args) -> dict:
 
 
 ENGINES = {"serial": run_serial, "pool": run_pool, "mpi": run_mpi, "ray": run_ray}
-
-
-def rows(results: dict) -> list[tuple]:
-    """(engine, W, efficiency equal, log-normal, greedy bound of log-normal,
-    overhead dim 10, dim 1e6, bytes/worker)."""
-    table = []
-
-    def add(engine: str, w: int, res: dict, worker_bytes: float | None) -> None:
-        big = res.get("overhead_dim1000000")
-        table.append((
-            engine, w, res["equal"]["efficiency"], res["lognormal"]["efficiency"],
-            res["lognormal"]["greedy_efficiency"],
-            res["overhead_dim10"]["seconds"] * 1e3,
-            None if big is None else big["seconds"] * 1e3,
-            worker_bytes,
-        ))  # fmt: skip
-
-    for engine, by_w in results.items():
-        for w, res in by_w.items():
-            w = int(w)
-            if engine == "mpi":
-                for sched in ("static", "dynamic"):
-                    r = res[sched]
-                    add(f"mpi-{sched}", w, r, r["bytes_worker"])
-            else:
-                per = res["overhead_dim10"]["bytes"] / w
-                add(engine, w, res, per)
-    return table
-
-
-def show(results: dict) -> None:
-    print(
-        "| engine | workers | efficiency, equal costs | efficiency, log-normal "
-        "| greedy bound, log-normal | overhead/gen dim 10 (ms) "
-        "| overhead/gen dim 1e6 (ms) | bytes/gen/worker |"
-    )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for engine, w, eq, ln, gb, o10, o6, b in rows(results):
-        o6s = "-" if o6 is None else f"{o6:.1f}"
-        bs = "-" if b is None else f"{b:.0f}"
-        print(
-            f"| {engine} | {w} | {eq:.2f} | {ln:.2f} | {gb:.2f} | {o10:.1f} "
-            f"| {o6s} | {bs} |"
-        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -303,6 +304,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--overhead-chunk", type=int, default=None,
         help="chunk size of the dynamic engines in the overhead runs (default: theirs)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--tail-popsize", nargs="+", type=int, default=[],
+        help="also measure log-normal efficiency at these popsizes",
+    )  # fmt: skip
+    parser.add_argument(
+        "--overhead-only", action="store_true", help="skip the efficiency runs"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="rounds of the wait study"
+    )
+    parser.add_argument(
+        "--efficiency-chunk", type=int, default=1,
+        help="chunk size of the dynamic engines in the efficiency runs "
+        "(0: their default)",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     parser.add_argument("--mpi-child", action="store_true", help=argparse.SUPPRESS)

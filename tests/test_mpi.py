@@ -124,8 +124,10 @@ def test_bytes_sent_do_not_depend_on_dim(tmp_path):
     for r, seen in enumerate(ranks):
         small, large = seen[10], seen[100_000]
         assert small["generations"] == large["generations"] == 2
-        # per generation: this rank's 8 fitness values and one status word, 8 bytes each
-        assert small["bytes_sent"] == large["bytes_sent"] == 2 * 8 * (counts[r] + 1)
+        # per generation: rank 1 sends its 8 fitness values and one status word to
+        # rank 0, which sends it [code, extra, 16 fitness values]; 8 bytes each
+        want = 8 * (2 + 16) if r == 0 else 8 * (counts[r] + 1)
+        assert small["bytes_sent"] == large["bytes_sent"] == 2 * want
 
 
 @pytest.mark.slow
@@ -151,9 +153,11 @@ def test_errors_reach_every_rank_and_leave_the_strategy_ready(n, tmp_path):
             assert seen["desync"][0] == "RuntimeError"
             assert "different strategies" in seen["desync"][1]
     # static: only the failing rank (the last) sent the error text, on top of its
-    # fitness
-    base = [rank["static"]["stats"]["bytes_sent"] for rank in ranks]
-    assert base[-1] > base[0]
+    # fitness; the others (rank 0 apart, which sends the result) their fitness
+    counts, _ = split_population(opt.popsize, n)
+    sent = [rank["static"]["failure_bytes"] for rank in ranks]
+    assert sent[-1] > 8 * (counts[-1] + 1) + 100
+    assert all(sent[r] == 8 * (counts[r] + 1) for r in range(1, n - 1))
 
 
 @pytest.mark.slow
@@ -179,10 +183,11 @@ def test_side_results_are_the_same_as_serial(tmp_path):
         for seen in ranks:
             for schedule in run_checks.SCHEDULES:
                 assert seen[schedule, cls.__name__] == want
-    # static, per generation and rank: own fitness + 2 aux each + a status word
+    # static, per generation: rank 1 sends its fitness + 2 aux each + a status
+    # word, rank 0 the whole [code, extra, fitness, aux]
     counts, _ = split_population(popsize, 2)
     for r, seen in enumerate(ranks):
-        per_gen = 8 * (3 * counts[r] + 1)
+        per_gen = 8 * (3 * popsize + 2) if r == 0 else 8 * (3 * counts[r] + 1)
         stats = seen["static", "stats"]
         assert stats["bytes_sent"] == 2 * run_checks.GENERATIONS * per_gen
 
@@ -199,6 +204,20 @@ def test_a_rank_that_stops_alone_ends_the_job_with_a_message(mode, schedule, tmp
     stopper = 0 if mode == "stop-0" else 2
     assert f"rank {stopper} stopped after evaluating generation 1" in proc.stderr
     assert "Make the stop decision the same on every rank" in proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("schedule", ["static", "dynamic"])
+def test_a_callback_true_on_one_rank_stops_every_rank(schedule, tmp_path):
+    out = tmp_path / "out"
+    proc = mpirun(3, "stops.py", "callback", schedule, str(out), timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    want = evostrat.SimpleES(np.zeros(3), 0.1, popsize=12, seed=1).optimize(
+        sphere, max_generations=2
+    )
+    for r in range(3):
+        seen = pickle.loads(Path(f"{out}.{r}").read_bytes())
+        assert seen == {"generations": 2, "xbest": want.xbest.tobytes()}
 
 
 @pytest.mark.slow

@@ -10,10 +10,12 @@ communication scheme of Salimans et al., "Evolution Strategies as a Scalable
 Alternative to Reinforcement Learning" (arXiv:1703.03864, 2017, section 2.1 and
 Algorithm 2): nothing of size ``dim`` crosses the network after start-up.
 
-Two schedules: ``"static"`` gives every rank a fixed contiguous block and
-exchanges the results with one ``Allgatherv``; ``"dynamic"``
+Two schedules: ``"static"`` (:mod:`evostrat.evaluators.mpi_static`) gives every
+rank a fixed contiguous block; ``"dynamic"``
 (:mod:`evostrat.evaluators.mpi_dynamic`) hands out chunks of indices as ranks
-become free, which keeps ranks busy when evaluation costs vary.
+become free, which keeps ranks busy when evaluation costs vary. Both send the
+results to rank 0 and rank 0 sends the full vector back down a tree
+(:func:`~evostrat.evaluators.mpi_common.spread`): two hops per generation.
 """
 
 from __future__ import annotations
@@ -28,19 +30,24 @@ from typing import Any
 import numpy as np
 
 import evostrat.evaluators.mpi_dynamic as mpi_dynamic
+import evostrat.evaluators.mpi_static as mpi_static
 from evostrat.evaluators.base import (
     aux_size,
     check_timeout,
     collect,
-    evaluate_share,
     new_stats,
     raise_failure,
 )
 from evostrat.evaluators.mpi_common import (
+    TAG_VERDICT,
+    TAG_VOTE,
     Control,
     fingerprint,
     install_abort_hook,
+    receive_share,
+    spread,
 )
+from evostrat.evaluators.mpi_static import split_population
 
 __all__ = ["MPIEvaluator", "fingerprint", "install_abort_hook", "split_population"]
 
@@ -48,21 +55,6 @@ __all__ = ["MPIEvaluator", "fingerprint", "install_abort_hook", "split_populatio
 #: alarm should have fired before they end the job (its objective hangs where
 #: SIGALRM cannot interrupt it, e.g. inside C code).
 GRACE = 2.0
-
-
-def split_population(popsize: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Contiguous blocks of ``popsize`` individuals over ``size`` ranks.
-
-    Returns
-    -------
-    counts, starts : ndarray of int64, shape (size,)
-        Rank ``r`` evaluates individuals ``starts[r] .. starts[r] + counts[r] - 1``;
-        the first ``popsize % size`` ranks get one more than the others.
-    """
-    counts = np.full(size, popsize // size, dtype=np.int64)
-    counts[: popsize % size] += 1
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-    return counts, starts
 
 
 class MPIEvaluator:
@@ -77,13 +69,14 @@ class MPIEvaluator:
     comm : mpi4py.MPI.Comm, optional
         The communicator; ``MPI.COMM_WORLD`` when None.
     schedule : {"static", "dynamic"}
-        ``"static"`` (default): rank ``r`` evaluates a fixed contiguous block, one
-        ``Allgatherv`` of float64 per generation. ``"dynamic"``: rank 0 hands out
+        ``"static"`` (default): rank ``r`` evaluates a fixed contiguous block and
+        sends its results to rank 0. ``"dynamic"``: rank 0 hands out
         chunks of ``chunk_size`` indices to ranks as they become free (and
         evaluates chunks itself in between); for costs that vary.
     chunk_size : int, optional
-        Individuals per chunk of the dynamic schedule; ``ceil(popsize / (4 *
-        size))`` when None.
+        Individuals per chunk of the dynamic schedule. None (default): guided
+        self-scheduling, chunks shrinking from ``popsize / (2 * size)`` to 1
+        (:func:`~evostrat.evaluators.mpi_dynamic.chunk_bounds`).
     abort_on_error : bool
         Install a ``sys.excepthook`` that calls ``comm.Abort(1)`` on an uncaught
         exception, so a failing rank ends the job instead of leaving the others
@@ -99,14 +92,17 @@ class MPIEvaluator:
     Notes
     -----
     ``stats["bytes_sent"]`` is the number of bytes this rank sends for
-    evaluation, independent of ``dim``. Static: per generation its send buffer
-    for the ``Allgatherv``, ``8 * (own block * (1 + k) + 1)`` bytes (the fitness
+    evaluation, independent of ``dim``. Static: a rank other than 0 sends, per
+    generation, ``8 * (own block * (1 + k) + 1)`` bytes to rank 0 (the fitness
     of its individuals, their ``k = f.aux_size`` side results, and one status
     word: a fingerprint of seed, generation and popsize, negated when ``f``
     failed on this rank). Dynamic: a worker rank sends ``8 * (1 + m * (1 + k))``
-    bytes per chunk of ``m``; rank 0 sends 24 bytes per chunk it hands out and
-    the ``8 * (popsize * (1 + k) + 1)`` bytes of the final broadcast. Plus, only
-    when ``f`` failed, the pickled error text. ``stats["evaluations"]`` counts the
+    bytes per chunk of ``m``; rank 0 sends 24 bytes per chunk it hands out.
+    Both: a rank that forwards the result vector (rank 0, and ranks 1 to
+    ``FANOUT`` in jobs of more than ``FANOUT + 1`` ranks: see
+    :func:`~evostrat.evaluators.mpi_common.spread`) sends ``8 * (popsize * (1 +
+    k) + 2)`` bytes to each of its children. Plus, only when ``f`` failed, the
+    pickled error text. ``stats["evaluations"]`` counts the
     whole population (as a serial run would); ``stats["local_evaluations"]`` this
     rank's share.
 
@@ -189,14 +185,31 @@ class MPIEvaluator:
 
         For loops that decide to stop on one rank only (a callback looking at
         rank-local state): ``if ev.agree(callback(opt)): break`` on every rank
-        keeps them in lockstep. Waits without spinning.
+        keeps them in lockstep (``optimize`` does this with its ``callback``).
+        Every rank sends 8 bytes to rank 0, which sends the verdict down the tree
+        of :func:`~evostrat.evaluators.mpi_common.spread`; waits without
+        spinning, and ends the job if a rank left instead of agreeing.
         """
-        mine = np.array([1 if stop else 0], dtype=np.int64)
-        out = np.empty(1, dtype=np.int64)
-        request = self.control.comm.Iallreduce(mine, out, op=self._MPI.MAX)
-        self.control.wait(request, math.inf, lambda: "")
-        self.stats["bytes_sent"] += mine.nbytes
-        return bool(out[0])
+        control = self.control
+        control.begin(None)
+        verdict = np.array([1.0 if stop else 0.0])
+        pending = receive_share(control, verdict, TAG_VERDICT)
+        if self.is_main:
+            votes = np.zeros(self.size)
+            pending = [
+                control.comm.Irecv(votes[q : q + 1], source=q, tag=TAG_VOTE)
+                for q in range(1, self.size)
+            ]
+            control.wait(pending, math.inf, str)
+            verdict[0] = max(verdict[0], votes.max())
+            pending = []
+        else:
+            pending.append(control.comm.Isend(verdict.copy(), dest=0, tag=TAG_VOTE))
+            self.stats["bytes_sent"] += verdict.nbytes
+        self.stats["bytes_sent"] += spread(
+            control, verdict, pending, math.inf, str, TAG_VERDICT
+        )
+        return bool(verdict[0])
 
     # ---------------------------------------------------------------- helpers
     def deadline(self, t0: float, rows: int) -> float:
@@ -249,7 +262,8 @@ class MPIEvaluator:
         t0 = time.perf_counter()
         k = aux_size(f)
         self.control.begin(strategy.generation)
-        run = self._static if self.schedule == "static" else mpi_dynamic.evaluate
+        schedule = mpi_static if self.schedule == "static" else mpi_dynamic
+        run = schedule.evaluate
         try:
             fitness, aux = run(self, strategy, f, vectorized, k)
         finally:
@@ -258,43 +272,3 @@ class MPIEvaluator:
         self.stats["generations"] += 1
         self.stats["evaluations"] += strategy.popsize
         return fitness
-
-    @staticmethod
-    def _static(
-        ev: MPIEvaluator, strategy: Any, f: Callable, vectorized: bool, k: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Evaluate this rank's contiguous block; all-gather fitness, aux, status."""
-        start = time.monotonic()
-        counts, starts = split_population(strategy.popsize, ev.size)
-        r, width = ev.rank, 1 + k
-        own = np.arange(starts[r], starts[r] + counts[r], dtype=np.int64)
-        values, aux, failure = evaluate_share(
-            strategy, f, own, vectorized, k, ev.timeout
-        )
-        mine = fingerprint(strategy) * (-1.0 if failure else 1.0)
-        send = np.concatenate((values, aux.ravel(), [mine]))
-        block_counts = counts * width + 1
-        block_starts = np.concatenate(([0], np.cumsum(block_counts)[:-1]))
-        recv = np.empty(int(block_counts.sum()))
-        MPI = ev._MPI
-        request = ev.control.comm.Iallgatherv(
-            [send, MPI.DOUBLE], [recv, (block_counts, block_starts), MPI.DOUBLE]
-        )
-        until = ev.deadline(start, int(counts.max()))
-        ev.control.wait(request, until, lambda: ev.stalled_text(strategy.generation))
-        ev.stats["bytes_sent"] += send.nbytes
-        ev.stats["local_evaluations"] += len(own)
-        status = recv[block_starts + block_counts - 1]
-        if np.any(np.abs(status) != abs(mine)):
-            raise RuntimeError(ev.desync_text(np.abs(status).tolist()))
-        if np.any(status < 0.0):
-            root = int(np.flatnonzero(status < 0.0)[0])
-            ev.share_failure(strategy.generation, root, failure)
-        fitness = np.empty(strategy.popsize)
-        gathered = np.empty((strategy.popsize, k))
-        for q in range(ev.size):
-            lo, n = starts[q], counts[q]
-            block = recv[block_starts[q] : block_starts[q] + n * width]
-            fitness[lo : lo + n] = block[:n]
-            gathered[lo : lo + n] = block[n:].reshape(n, k)
-        return fitness, gathered

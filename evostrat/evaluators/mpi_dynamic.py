@@ -8,8 +8,9 @@ evaluates chunks itself and answers the workers between two of its individuals.
 Messages carry two indices (rank 0 to worker: 24 bytes) or the chunk's fitness
 and side results (worker to rank 0: ``8 * (1 + m * (1 + k))`` bytes), never rows:
 every rank rebuilds the individuals it is handed with ``strategy.ask(indices)``.
-Rank 0 puts the results back by index and broadcasts the full vector, so the
-outcome cannot depend on who evaluated what: it is bit-identical to a serial run.
+Rank 0 puts the results back by index and sends the full vector down the tree
+of :func:`~evostrat.evaluators.mpi_common.spread`, so the outcome cannot depend
+on who evaluated what: it is bit-identical to a serial run.
 This is the self-scheduling of loop iterations ("chunk self-scheduling",
 Kruskal & Weiss, IEEE TSE 11(10), 1985) applied to an ES population.
 """
@@ -27,28 +28,45 @@ from typing import Any
 
 import numpy as np
 
+import evostrat.evaluators.mpi_common as mpi_common
 from evostrat.evaluators.base import evaluate_share, mark_asked
 from evostrat.evaluators.mpi_common import (
-    FIRST_SLEEP,
-    MAX_SLEEP,
     TAG_ASSIGN,
     TAG_FAILURE,
     TAG_RESULT,
     abort,
     fingerprint,
+    receive_share,
+    spread,
 )
+from evostrat.evaluators.mpi_static import DESYNC, FAILED, OK, decode
 
 #: Chunks a worker holds ahead: it starts its next chunk at once while its
 #: result travels to rank 0, who may be in the middle of its own individual.
 DEPTH = 2
 
-#: Header codes of the final broadcast.
-OK, FAILED, DESYNC = 0.0, 1.0, 2.0
 
+def chunk_bounds(ev: Any, popsize: int) -> list[tuple[int, int]]:
+    """The chunks ``(lo, hi)``, in hand-out order.
 
-def chunk_rows(ev: Any, popsize: int) -> int:
-    """Individuals per chunk: ``ev.chunk_size``, or ``ceil(popsize / (4 size))``."""
-    return ev.chunk_size or max(1, math.ceil(popsize / (4 * ev.size)))
+    ``ev.chunk_size`` individuals each when set. Otherwise guided
+    self-scheduling (Polychronopoulos & Kuck, IEEE TC 36(12), 1987): each chunk
+    takes ``ceil(R / (2 size))`` of the ``R`` individuals not yet handed out,
+    so the chunks shrink from ``popsize / (2 size)`` to 1 -- large ones while
+    there is work for everyone, single individuals at the end, where they
+    balance the ranks -- in about ``2 size ln(popsize / (2 size)) + 2 size``
+    messages instead of ``popsize``. The sequence depends on popsize and size
+    only, so every rank could rebuild it; results go back by index anyway.
+    """
+    if ev.chunk_size:
+        rows = ev.chunk_size
+        return [(lo, min(lo + rows, popsize)) for lo in range(0, popsize, rows)]
+    bounds, lo = [], 0
+    while lo < popsize:
+        hi = lo + math.ceil((popsize - lo) / (2 * ev.size))
+        bounds.append((lo, hi))
+        lo = hi
+    return bounds
 
 
 def evaluate(
@@ -60,25 +78,13 @@ def evaluate(
         buf, failure = _Coordinator(ev, strategy, f, vectorized, k).run()
     else:
         buf, failure = _work(ev, strategy, f, vectorized, k), None
-    n = strategy.popsize
-    if buf[0] == DESYNC:
-        raise RuntimeError(ev.desync_text([fingerprint(strategy), float(buf[1])]))
-    if buf[0] == FAILED:
-        ev.share_failure(strategy.generation, 0, failure)
-    return buf[2 : 2 + n], buf[2 + n :].reshape(n, k)
+    return decode(ev, strategy, buf, failure, k)
 
 
-def _broadcast(ev: Any, buf: np.ndarray, generation: int, until: float) -> None:
+def _spread(ev: Any, buf: np.ndarray, pending: list, generation: int, until: float):
     """Rank 0's ``[code, extra, fitness, aux]`` to every rank, waited politely."""
-    request = ev.control.comm.Ibcast(buf, root=0)
-    ev.control.wait(request, until, lambda: ev.stalled_text(generation))
-    if ev.rank == 0:
-        ev.stats["bytes_sent"] += buf.nbytes
-
-
-def _wait_all(ev: Any, requests: list, until: float, generation: int) -> None:
-    for request, _ in requests:  # the buffer is kept alive beside its request
-        ev.control.wait(request, until, lambda: ev.stalled_text(generation))
+    what = lambda: ev.stalled_text(generation)  # noqa: E731
+    ev.stats["bytes_sent"] += spread(ev.control, buf, pending, until, what)
 
 
 def _work(ev: Any, strategy: Any, f: Callable, vectorized: bool, k: int) -> np.ndarray:
@@ -86,11 +92,12 @@ def _work(ev: Any, strategy: Any, f: Callable, vectorized: bool, k: int) -> np.n
     comm, generation = ev.control.comm, strategy.generation
     until = ev.deadline(time.monotonic(), strategy.popsize)
     mine = fingerprint(strategy)
-    sends: list = []
+    buf = np.empty(2 + strategy.popsize * (1 + k))
+    sends: list = receive_share(ev.control, buf)
     while True:
         note = np.empty(3, dtype=np.int64)
         request = comm.Irecv(note, source=0, tag=TAG_ASSIGN)
-        ev.control.wait(request, until, lambda: ev.stalled_text(generation))
+        ev.control.wait([request], until, lambda: ev.stalled_text(generation))
         lo, hi = int(note[1]), int(note[2])
         if lo < 0:
             break
@@ -99,16 +106,14 @@ def _work(ev: Any, strategy: Any, f: Callable, vectorized: bool, k: int) -> np.n
             strategy, f, idx, vectorized, k, ev.timeout
         )
         out = np.concatenate(([-mine if failure else mine], values, aux.ravel()))
-        sends.append((comm.Isend(out, dest=0, tag=TAG_RESULT), out))
+        sends.append(comm.Isend(out, dest=0, tag=TAG_RESULT))
         ev.stats["bytes_sent"] += out.nbytes
         ev.stats["local_evaluations"] += len(idx)
         if failure:
             data = pickle.dumps(failure, pickle.HIGHEST_PROTOCOL)
-            sends.append((comm.Isend(data, dest=0, tag=TAG_FAILURE), data))
+            sends.append(comm.Isend(data, dest=0, tag=TAG_FAILURE))
             ev.stats["bytes_sent"] += len(data)
-    _wait_all(ev, sends, until, generation)
-    buf = np.empty(2 + strategy.popsize * (1 + k))
-    _broadcast(ev, buf, generation, until)
+    _spread(ev, buf, sends, generation, until)
     return buf
 
 
@@ -123,8 +128,7 @@ class _Coordinator:
         )  # fmt: skip
         self.comm = ev.control.comm
         n = strategy.popsize
-        rows = chunk_rows(ev, n)
-        self.bounds = [(lo, min(lo + rows, n)) for lo in range(0, n, rows)]
+        self.bounds = chunk_bounds(ev, n)
         self.queue = deque(range(len(self.bounds)))
         self.buf = np.full(2 + n * (1 + k), np.nan)
         self.buf[:2] = OK, 0.0
@@ -152,7 +156,7 @@ class _Coordinator:
             lo = hi = -1
             self.stopped.add(w)
         note = np.array([self.strategy.generation, lo, hi], dtype=np.int64)
-        self.sends.append((self.comm.Isend(note, dest=w, tag=TAG_ASSIGN), note))
+        self.sends.append(self.comm.Isend(note, dest=w, tag=TAG_ASSIGN))
         self.ev.stats["bytes_sent"] += note.nbytes
 
     def serve(self) -> int:
@@ -219,7 +223,8 @@ class _Coordinator:
     def _serve_until_done(self, lock: Any, own_done: threading.Event) -> None:
         """Serve the workers until every chunk is back (a thread, or this one)."""
         generation = self.strategy.generation
-        sleep = FIRST_SLEEP
+        sleep, first = mpi_common.FIRST_SLEEP, mpi_common.FIRST_SLEEP
+        longest = mpi_common.longest_sleep(0)
         while True:
             with lock:
                 busy = self.serve()
@@ -233,7 +238,7 @@ class _Coordinator:
             self.ev.control.check()
             if late is not None:  # pragma: no cover - ends the job
                 abort(self.comm, self.ev.stalled_text(generation) + f" (rank {late})")
-            sleep = FIRST_SLEEP if busy else min(2.0 * sleep, MAX_SLEEP)
+            sleep = first if busy else min(2.0 * sleep, longest)
             time.sleep(sleep)
 
     def _threaded(self) -> bool:
@@ -279,10 +284,9 @@ class _Coordinator:
             self._serve_until_done(contextlib.nullcontext(), own_done)
         generation = self.strategy.generation
         until = self.ev.deadline(time.monotonic(), 1)
-        _wait_all(self.ev, self.sends, until, generation)
         failure = None
         if self.failures and self.buf[0] == OK:
-            self.buf[0] = FAILED
+            self.buf[:2] = FAILED, 0.0  # rank 0 holds the failure
             failure = min(self.failures, key=lambda e: e[1])
-        _broadcast(self.ev, self.buf, generation, until)
+        _spread(self.ev, self.buf, self.sends, generation, until)
         return self.buf, failure

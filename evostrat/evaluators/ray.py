@@ -5,8 +5,9 @@ replica of the strategy, built once from a pickle, and the objective. Each
 generation the driver hands out chunks of indices as actors become free (at most
 ``DEPTH`` in flight per actor); an actor rebuilds its rows with
 ``strategy.ask(indices)`` and returns fitness scalars (and the objective's side
-results). The first chunk an actor gets in a generation carries the previous
-generation's fitness vector, with which it ``tell``s its replica into step:
+results). The driver puts the previous generation's fitness vector into Ray's
+object store once per generation; the first chunk an actor gets in a
+generation refers to it, and the actor ``tell``s its replica into step with it:
 O(popsize) bytes per actor and generation, nothing of O(dim). An actor that dies
 has its chunks evaluated again elsewhere and is replaced; the results are put
 back by index, so the outcome is bit-identical to a serial run whoever
@@ -97,8 +98,9 @@ class RayEvaluator:
         first imports Ray; see ``LOCAL_ONLY_ENV``), ``"auto"`` joins the cluster
         this machine belongs to.
     chunk_size : int, optional
-        Individuals per task; ``ceil(popsize / (2 * num_actors))`` when None (a
-        task costs ~0.5 ms of driver time; 1 balances uneven costs best).
+        Individuals per task; ``ceil(popsize / num_actors)`` when None: one task
+        per actor and generation (a task costs ~0.5-2 ms of driver time), right
+        for even costs; 1 balances uneven costs best.
     timeout : float, optional
         Seconds one individual's evaluation (vectorized: one block's) may take;
         past it the actor interrupts ``f`` (``SIGALRM``), or the driver kills and
@@ -114,9 +116,11 @@ class RayEvaluator:
     Notes
     -----
     ``f`` must pickle (cloudpickle: lambdas do). ``stats["bytes_sent"]`` counts
-    the pickled arguments of the evaluation tasks: chunk bounds, the previous
-    generation's fitness once per actor and generation, and the objective's
-    context once per actor and generation. Shipping the objective and a full
+    the pickled arguments of the evaluation tasks (chunk bounds, a state digest,
+    the objective's context once per actor and generation) and the previous
+    generation's fitness vector once per generation (the driver puts it into
+    Ray's object store once; each actor's task refers to it, and Ray brings it
+    to the actor). Shipping the objective and a full
     strategy pickle (at the first generation, after a replacement, or when a
     replica fell out of step) is set-up, counted in ``stats["bytes_setup"]``;
     ``stats["restarts"]`` counts replaced actors.

@@ -70,26 +70,27 @@ class Replica:
             self.f = None
             self.f_error = traceback.format_exc()
 
-    def _sync(self, sync: tuple | None) -> bool:
+    def _sync(self, kind: str | None, payload: Any, want: tuple | None) -> bool:
         """Bring the replica to the driver's state; False if it is not there."""
-        if sync is None:
+        if kind is None:
             return self.strategy is not None
-        if sync[0] == "reset":
-            self.strategy = pickle.loads(sync[1])
+        if kind == "reset":
+            self.strategy = pickle.loads(payload)
             return True
         if self.strategy is None:
             return False
-        _, fitness, want = sync
         try:
             mark_asked(self.strategy)
-            self.strategy.tell(fitness)
+            self.strategy.tell(payload)
         except Exception:
             return False
         return digest(self.strategy) == want
 
     def evaluate(
         self,
-        sync: tuple | None,
+        kind: str | None,
+        payload: Any,
+        want: tuple | None,
         context: bytes | None,
         lo: int,
         hi: int,
@@ -99,13 +100,17 @@ class Replica:
     ) -> tuple:
         """Fitness, aux and failure of individuals ``lo .. hi - 1``.
 
-        ``sync`` is None (the replica is in step), ``("tell", fitness, digest)``
-        or ``("reset", strategy_pickle)``; ``context`` the objective's pickled
-        context for this generation, or None. Answers ``("resync",)`` when the
-        replica could not be brought in step.
+        ``kind`` is None (the replica is in step), ``"tell"`` (``payload`` is the
+        previous generation's fitness vector, after which the replica's digest
+        must be ``want``) or ``"reset"`` (``payload`` is a strategy pickle). The
+        driver puts ``payload`` into Ray's object store once per generation and
+        passes its reference, which Ray resolves before this method runs.
+        ``context`` is the objective's pickled context for this generation, or
+        None. Answers ``("resync",)`` when the replica could not be brought in
+        step.
         """
         try:
-            if not self._sync(sync):
+            if not self._sync(kind, payload, want):
                 self.strategy = None
                 return ("resync",)
             if self.f is None:
@@ -116,7 +121,7 @@ class Replica:
             if context is not None:
                 set_context(self.f, pickle.loads(context))
         except Exception:  # e.g. a class the actor's Python cannot import
-            self.strategy = None if sync is not None else self.strategy
+            self.strategy = None if kind is not None else self.strategy
             text = "setting up the actor failed:\n" + traceback.format_exc()
             empty = np.full(hi - lo, np.nan), np.full((hi - lo, k), np.nan)
             return ("ok", *empty, ("eval", lo, text))

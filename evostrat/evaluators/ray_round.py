@@ -19,10 +19,14 @@ from evostrat.evaluators.base import Failure, mark_asked
 from evostrat.evaluators.ray_actor import digest
 from evostrat.evaluators.timer import timeout_text
 
-#: Default chunks per actor and generation: a Ray task costs ~0.5 ms of driver
-#: time on this machine (benchmarks/scale_out.py), so 2 keeps 32 actors at
-#: popsize 256 near 30 ms per generation, at the price of coarser balancing.
-CHUNKS_PER_ACTOR = 2
+#: Default chunks per actor and generation. A Ray task costs ~0.5-2 ms of driver
+#: time on this machine, and with ``DEPTH`` chunks in flight per actor the first
+#: ``DEPTH`` chunks of every actor are handed out at once anyway: 2 chunks per
+#: actor balanced nothing more than 1 and doubled the tasks. Measured at 32
+#: actors, popsize 256 (docs/parallel.md, "Measured at scale"): 43-48 ms per
+#: generation with one chunk per actor, 80-103 ms with two (the former
+#: default). Uneven costs want ``chunk_size=1`` (or a few) instead.
+CHUNKS_PER_ACTOR = 1
 #: Chunks in flight per actor: it starts the next while a result travels back.
 DEPTH = 2
 #: Longest wait (seconds) between two checks for an overdue chunk (timeout only).
@@ -54,12 +58,14 @@ class Round:
         mark_asked(strategy)  # the driver rebuilds no row
         self.synced: set[int] = set()  # slots whose replica was synced this round
         self.got_context: set[int] = set()
-        self._reset: bytes | None = None
+        self._reset: Any = None  # object-store references, put once per round
+        self._tell: Any = None
         self.sent = self.setup = 0
 
     # ------------------------------------------------------------ hand-out
-    def _sync_for(self, slot: Any) -> tuple | None:
-        """What brings ``slot``'s replica to the driver's state (None: nothing)."""
+    def _sync_for(self, slot: Any) -> str | None:
+        """What brings ``slot``'s replica to the driver's state: None (nothing),
+        ``"tell"`` (the previous generation's fitness) or ``"reset"``."""
         ev, st, s = self.ev, slot.state, self.strategy
         if st is not None and st[0]() is s:
             if st[1] == self.generation and st[2] == self.digest:
@@ -68,21 +74,39 @@ class Round:
             if st[1] == self.generation - 1 and last is not None:
                 if ev._owner is not None and ev._owner() is s:
                     if last[0] == self.generation - 1:
-                        return ("tell", last[1], self.digest)
+                        return "tell"
+        return "reset"
+
+    def _payload(self, kind: str) -> Any:
+        """The object-store reference of what ``kind`` needs, put once per round.
+
+        The fitness vector (``"tell"``) is counted once in ``sent``, the strategy
+        pickle (``"reset"``) once in ``setup``: the driver hands Ray one copy, and
+        every actor's task refers to it.
+        """
+        ray = self.ev._ray
+        if kind == "tell":
+            if self._tell is None:
+                fitness = self.ev._last[1]
+                self._tell = ray.put(fitness)
+                self.sent += fitness.nbytes
+            return self._tell
         if self._reset is None:
             from ray import cloudpickle  # a strategy class defined in a script too
 
-            self._reset = cloudpickle.dumps(s)
-        return ("reset", self._reset)
+            data = cloudpickle.dumps(self.strategy)
+            self._reset = ray.put(data)
+            self.setup += len(data)
+        return self._reset
 
     def dispatch(self, slot: Any) -> None:
         """Send ``slot`` the next chunk, with what its actor lacks first."""
         ev = self.ev
         c = self.queue.popleft()
         lo, hi = self.bounds[c]
-        sync = None
+        kind = None
         if id(slot) not in self.synced:
-            sync = self._sync_for(slot)
+            kind = self._sync_for(slot)
             slot.state = (weakref.ref(self.strategy), self.generation, self.digest)
             self.synced.add(id(slot))
         context = None if id(slot) in self.got_context else self.context
@@ -91,12 +115,11 @@ class Round:
             slot.handle.set_objective.remote(ev._f_ref)
             slot.f_id = ev._f_id
             self.setup += ev._f_size
-        args = (sync, context, lo, hi, self.vectorized, self.k, ev.timeout)
-        size = len(pickle.dumps(args, pickle.HIGHEST_PROTOCOL))
-        if sync is not None and sync[0] == "reset":
-            self.setup += len(sync[1])
-            size -= len(sync[1])
-        self.sent += size
+        want = self.digest if kind == "tell" else None
+        args = (kind, None, want, context, lo, hi, self.vectorized, self.k, ev.timeout)
+        self.sent += len(pickle.dumps(args, pickle.HIGHEST_PROTOCOL))
+        if kind is not None:
+            args = (kind, self._payload(kind), *args[2:])
         if not slot.flight:
             slot.since = time.monotonic()
         slot.flight.append((slot.handle.evaluate.remote(*args), c))
@@ -115,7 +138,10 @@ class Round:
             owner = {
                 ref: slot for slot in self.ev._slots for ref, _ in slot.flight
             }  # fmt: skip
-            ready, _ = ray.wait(list(owner), num_returns=1, timeout=self._wake())
+            refs = list(owner)
+            ready, _ = ray.wait(refs, num_returns=1, timeout=self._wake())
+            if ready:  # take every answer already there, not only the first
+                ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
             for ref in ready:
                 self._receive(owner[ref], ref)
             self._check_overdue()

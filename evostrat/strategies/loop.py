@@ -23,7 +23,14 @@ def run(
     log: Any = None,
 ) -> Result:
     """Tell ``opt`` the fitness of its generations until ``opt.stop()``, ``callback``
-    or Ctrl-C ends the run; its result (see :meth:`Strategy.optimize`)."""
+    or Ctrl-C ends the run; its result (see :meth:`Strategy.optimize`).
+
+    With an evaluator that has ``agree(flag)`` (MPI: a collective OR over the
+    ranks), the callback's verdict goes through it, so a callback that returns
+    True on some ranks only stops every rank at the same generation instead of
+    leaving the others waiting. ``opt.stop()`` needs no such vote: it reads the
+    strategy's state, the same on every rank.
+    """
     from evostrat.evaluators import SerialEvaluator
     from evostrat.evaluators.base import is_main_process
     from evostrat.runlog import open_log
@@ -31,6 +38,7 @@ def run(
     evaluator = SerialEvaluator() if evaluator is None else evaluator
     show = progress and is_main_process(evaluator)
     runlog, owned = open_log(log, evaluator)
+    agree = getattr(evaluator, "agree", None)
     try:
         while not opt.stop():
             fitness = evaluator.evaluate(opt, f, vectorized=vectorized)
@@ -39,8 +47,10 @@ def run(
                 runlog.write(opt, fitness=fitness)
             if show:
                 print_progress(opt)
-            if callback is not None and callback(opt):
-                break
+            if callback is not None:
+                stop = bool(callback(opt))
+                if agree(stop) if agree is not None else stop:
+                    break
     except KeyboardInterrupt:
         if show or progress:
             print(f"interrupted; best so far f={opt.result.fbest:.6g}")

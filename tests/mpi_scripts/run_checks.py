@@ -54,9 +54,14 @@ def make(name: str) -> evostrat.Strategy:
     )
 
 
-#: The evaluators every check runs under: static, and dynamic with one
-#: individual per chunk (the most interleaved hand-out).
-SCHEDULES = {"static": {}, "dynamic": {"schedule": "dynamic", "chunk_size": 1}}
+#: The evaluators every check runs under: static, dynamic with one individual
+#: per chunk (the most interleaved hand-out), and dynamic with its default
+#: guided chunks (shrinking sizes).
+SCHEDULES = {
+    "static": {},
+    "dynamic": {"schedule": "dynamic", "chunk_size": 1},
+    "guided": {"schedule": "dynamic"},
+}
 
 
 def same() -> dict:
@@ -104,10 +109,12 @@ def errors_with(kwargs: dict) -> dict:
     opt.optimize(sphere, evaluator=ev, max_generations=1)
     last = opt.ask()[-1]
     before = pickle.dumps(opt)
+    b0 = ev.stats["bytes_sent"]
     try:
         ev.evaluate(opt, FailOn(last))
     except evostrat.EvaluationError as err:
         out["error"] = (type(err).__name__, err.generation, err.index, err.cause)
+    out["failure_bytes"] = ev.stats["bytes_sent"] - b0
     out["unchanged"] = pickle.dumps(opt) == before
     try:
         ev.evaluate(opt, NotReal(last))

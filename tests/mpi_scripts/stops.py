@@ -2,9 +2,13 @@
 
 ``mpiexec -n K python stops.py MODE SCHEDULE OUT``:
 
-stop-0    rank 0's callback stops the run after generation 2, the other ranks go on:
-          the job must end (non-zero exit) with a message naming rank 0.
+stop-0    rank 0 leaves its own ask/evaluate/tell loop after generation 2, the
+          other ranks go on: the job must end (non-zero exit) with a message
+          naming rank 0.
 stop-last the same with the last rank stopping.
+callback  ``optimize`` whose callback returns True on rank 0 only, from
+          generation 2 on: every rank stops after generation 2 (``optimize``
+          votes with ``ev.agree``). Each rank writes OUT.<rank>.
 timeout   one individual of the last rank's share sleeps for 10 minutes; with
           ``timeout=1`` every rank raises EvaluationError naming it, then the same
           generation evaluates with a good objective. Each rank writes OUT.<rank>.
@@ -49,13 +53,20 @@ def main() -> None:
         out = {"agree": (ev.agree(ev.rank == 0), ev.agree(False))}
         Path(f"{path}.{ev.rank}").write_bytes(pickle.dumps(out))
         return
+    if mode == "callback":
+        res = opt.optimize(
+            sphere, ev, max_generations=1000,
+            callback=lambda o: ev.rank == 0 and o.generation >= 2,
+        )  # fmt: skip
+        out = {"generations": res.generations, "xbest": res.xbest.tobytes()}
+        Path(f"{path}.{ev.rank}").write_bytes(pickle.dumps(out))
+        return
     if mode.startswith("stop"):
         stopper = 0 if mode == "stop-0" else ev.size - 1
-        opt.optimize(
-            sphere, ev, max_generations=1000,
-            callback=lambda o: ev.rank == stopper and o.generation >= 2,
-        )  # fmt: skip
-        return  # the stopper exits; the others wait for it in generation 2
+        while True:  # a loop of one's own, whose stop decision is rank-local
+            opt.tell(ev.evaluate(opt, sphere))
+            if ev.rank == stopper and opt.generation >= 2:
+                return  # the stopper exits; the others wait for it in generation 2
     last = opt.ask()[-1]  # in the last rank's share (static), somewhere (dynamic)
     f = SleepOn(last) if mode == "timeout" else Unstoppable(last)
     out = {}
