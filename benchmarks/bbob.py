@@ -19,6 +19,12 @@ restarting (up to 9 large-population restarts) until the problem's final target
   second) in an IPOP loop of the same shape (restart on ``should_stop()``, the
   population doubled).
 
+``--boxed`` runs COCO's ``bbob-boxed`` suite instead (the same functions, infinite
+outside ``[-5, 5]^n``) and hands every solver the box: evostrat's ``bounds=(lower,
+upper)`` (pycma's ``BoundPenalty``, :mod:`evostrat.strategies.cma.bounds`), pycma's
+``bounds`` option (its default ``BoundTransform``) and the ``cmaes`` package's
+``bounds``.
+
 The first run starts from the domain's centre (``problem.initial_solution``), each
 restart from the sum of two ``U(-2.5, 2.5)`` draws per coordinate (the density of
 COCO's ``initial_solution_proposal``), drawn from a generator seeded by the problem.
@@ -43,6 +49,8 @@ Usage::
         --cache bbob.jsonl                                # candidates, refs cached
     nice python benchmarks/bbob.py --suite bbob-noisy --dims 5 --functions 1 2 3 \
         --instances 1 2 3 --budget 2000 --strategies evostrat evostrat:lr_adapt=True
+    nice python benchmarks/bbob.py --boxed --dims 2 --references pycma-ipop \
+        pycma-bipop --cache bbob.jsonl                    # bounds on the box
     python -m cocopp exdata/evostrat exdata/pycma-ipop    # with --observe
 
 ``--functions`` and ``--instances`` are COCO's indices (bbob-noisy's function 1 is
@@ -69,6 +77,8 @@ import evostrat
 SIGMA0 = 2.0
 RESTARTS = 9
 REFERENCES = ("pycma-ipop", "pycma-bipop", "cmaes-pkg", "cmaes-pkg-lra")
+#: the suite whose problems are infinite outside [-5, 5]^n: solvers get the box
+BOXED = "bbob-boxed"
 
 
 class Run(NamedTuple):
@@ -127,15 +137,16 @@ def parse_solver(spec: str) -> tuple[str, dict[str, Any]]:
     return ("cmaes" if name == "evostrat" else name), options
 
 
-def run_cmaes_package(f, x0, budget, seed, done, lr_adapt: bool) -> None:
+def run_cmaes_package(f, x0, budget, seed, done, lr_adapt: bool, box=None) -> None:
     """The ``cmaes`` package's CMA in an IPOP loop (restart on ``should_stop``)."""
     import cmaes
 
     popsize, evals = None, 0
+    bounds = None if box is None else np.column_stack(box)
     for run in range(RESTARTS + 1):
         opt = cmaes.CMA(
             mean=x0(), sigma=SIGMA0, seed=seed + run, population_size=popsize,
-            lr_adapt=lr_adapt,
+            lr_adapt=lr_adapt, bounds=bounds,
         )  # fmt: skip
         popsize = 2 * opt.population_size
         while True:
@@ -151,10 +162,14 @@ def run_cmaes_package(f, x0, budget, seed, done, lr_adapt: bool) -> None:
                 break
 
 
-def solve(problem: Any, solver: str, budget: int, seed: int) -> Run:
-    """Run ``solver`` (a reference name or an evostrat spec) on ``problem``."""
+def solve(
+    problem: Any, solver: str, budget: int, seed: int, boxed: bool = False
+) -> Run:
+    """Run ``solver`` (a reference name or an evostrat spec) on ``problem``; with
+    ``boxed``, each solver's own bound handling gets the problem's box."""
     f = Counting(problem)
     x0 = start_points(problem, seed)
+    box = (problem.lower_bounds, problem.upper_bounds) if boxed else None
     t0 = time.perf_counter()
     if solver.startswith("pycma"):  # "pycma" alone: IPOP, as before
         import cma
@@ -165,13 +180,17 @@ def solve(problem: Any, solver: str, budget: int, seed: int) -> Run:
             "termination_callback": lambda es: problem.final_target_hit,
             "verbose": -9,
         }
+        if box is not None:
+            options["bounds"] = [list(box[0]), list(box[1])]
         bipop = solver == "pycma-bipop"
         cma.fmin2(f, x0, SIGMA0, options, restarts=RESTARTS, bipop=bipop)
     elif solver in ("cmaes-pkg", "cmaes-pkg-lra"):
         done = lambda: problem.final_target_hit  # noqa: E731
-        run_cmaes_package(f, x0, budget, seed, done, solver == "cmaes-pkg-lra")
+        run_cmaes_package(f, x0, budget, seed, done, solver == "cmaes-pkg-lra", box)
     else:
         name, options = parse_solver(solver)
+        if box is not None:
+            options["bounds"] = box
         evostrat.fmin(
             f, x0, SIGMA0, strategy=name, restarts=RESTARTS, seed=seed,
             max_evals=budget, callback=lambda opt: problem.final_target_hit,
@@ -199,7 +218,8 @@ def _solve_task(task: tuple) -> tuple[str, tuple[int, int, int], dict[str, Any]]
     options = f"dimensions: {dim} function_indices: {fid} instance_indices: {inst}"
     suite = cocoex.Suite(suite_name, "", options)
     problem = next(iter(suite))
-    run = solve(problem, solver, int(budget * dim), problem_seed(fid, dim, inst, seed))
+    seed = problem_seed(fid, dim, inst, seed)
+    run = solve(problem, solver, int(budget * dim), seed, suite_name == BOXED)
     problem.free()
     suite.free()
     return solver, (fid, dim, inst), run._asdict()
@@ -278,7 +298,8 @@ def _observed(solver: str, args: argparse.Namespace) -> list[Run]:
         seed = problem_seed(
             problem.id_function, problem.dimension, problem.id_instance, args.seed
         )
-        runs.append(solve(problem, solver, int(args.budget * problem.dimension), seed))
+        budget = int(args.budget * problem.dimension)
+        runs.append(solve(problem, solver, budget, seed, args.suite == BOXED))
         problem.free()
     suite.free()
     return runs
@@ -306,6 +327,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plot", default="bbob_ecdf.png", help="ECDF figure ('' none)")
     parser.add_argument("--quick", action="store_true", help="2-D, 3 functions, 1 inst")
     parser.add_argument(
+        "--boxed", action="store_true", help=f"--suite {BOXED}, solvers get the box"
+    )
+    parser.add_argument(
         "--observe", action="store_true", help="write COCO data to exdata/<solver>"
     )
     args = parser.parse_args(argv)
@@ -314,11 +338,13 @@ def main(argv: list[str] | None = None) -> None:
         args.budget = min(args.budget, 1e3)
     if args.no_pycma:
         args.references = []
+    if args.boxed:
+        args.suite = BOXED
     args.functions, args.instances = list(args.functions), list(args.instances)
     solvers = list(args.strategies) + list(args.references)
     results = run_all(solvers, args)
     report(results, args, list(args.references))
-    if args.suite != "bbob":
+    if args.suite not in ("bbob", BOXED):  # no final targets: compare f_best
         report_fbest(results)
     if args.plot:
         plot_ecdf(results, args.plot)

@@ -140,3 +140,30 @@ def test_noisy_suite_reports_the_best_values_reached(capsys):
     values = [float(v) for v in table[2].split()[2:]]
     assert table[2].split()[:2] == ["101", "2"] and len(values) == 2
     assert min(values) == -8.0  # the better solver's gap is 0 (+1e-8)
+
+
+class _Recording:
+    """A COCO problem that keeps every value it returned."""
+
+    def __init__(self, problem):
+        self._problem, self.values = problem, []
+
+    def __getattr__(self, name):
+        return getattr(self._problem, name)
+
+    def __call__(self, x):
+        self.values.append(self._problem(x))
+        return self.values[-1]
+
+
+@pytest.mark.parametrize("solver", ["cmaes", "pycma-ipop", "cmaes-pkg"])
+def test_boxed_solvers_get_the_box_and_stay_in_it(solver):
+    suite = cocoex.Suite(
+        bbob.BOXED, "", "dimensions: 2 function_indices: 5 instance_indices: 1"
+    )
+    # the linear slope: optimum in a corner of the box, infinite outside it
+    p = _Recording(next(iter(suite)))
+    run = bbob.solve(p, solver, budget=2000, seed=1, boxed=True)
+    assert len(p.values) == p.evaluations > 0
+    # measured without the box: pycma and cmaes 327 and 340 infinite values
+    assert np.all(np.isfinite(p.values)) and run.hit

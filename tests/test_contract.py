@@ -1,7 +1,8 @@
 """The ask/tell contract of API.md, checked generically on every strategy.
 
-Every strategy in ``evostrat.strategies.REGISTRY``, and a user's own subclass (the
-(1+1)-ES of ``tests/oneplusone.py``), is exercised: ask semantics,
+Every strategy in ``evostrat.strategies.REGISTRY``, a user's own subclass (the
+(1+1)-ES of ``tests/oneplusone.py``) and CMAES with two-point step-size adaptation
+(``cmaes-tpa``) are exercised: ask semantics,
 every rejected input leaves the pickled state unchanged, arbitrary fitness vectors
 keep the state finite, checkpoints continue bit-identically, ``maximize`` mirrors
 minimization.
@@ -12,6 +13,8 @@ from __future__ import annotations
 import copy
 import math
 import pickle
+from dataclasses import replace
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -21,12 +24,26 @@ from hypothesis import strategies as st
 import evostrat
 from evostrat.strategies import REGISTRY
 from evostrat.strategies import get_strategy as get_shipped
+from evostrat.strategies.options import Option, option_table
 from tests.oneplusone import OnePlusOneES
 
-#: the shipped strategies and one written against the documented hooks
+
+class CMAESWithTPA(evostrat.CMAES):
+    """CMAES with ``step_size_adaptation="tpa"`` by default: the contract with TPA."""
+
+    name = "cmaes-tpa"
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        "step_size_adaptation": replace(
+            option_table(evostrat.CMAES)["step_size_adaptation"], default="tpa"
+        )
+    }
+
+
+#: the shipped strategies, one written against the documented hooks and a variant
 CLASSES = {
     **{name: get_shipped(name) for name in REGISTRY},
     "oneplusonees": OnePlusOneES,
+    "cmaes-tpa": CMAESWithTPA,
 }
 NAMES = list(CLASSES)
 DIM = 4

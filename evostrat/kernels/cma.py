@@ -102,6 +102,34 @@ def transform_full(ZYX, BDT, mean, sigma):
 
 
 @njit(cache=True)
+def place_pair(ZYX, indices, line, BDT, mean, sigma):
+    """Two-point step-size adaptation's pair (:mod:`evostrat.strategies.cma.tpa`):
+    rows of individuals 0 and 1 get ``z = +-|z| line`` (``z`` as drawn from
+    individual 0's stream), then ``y`` and ``x`` as in :func:`transform_full`."""
+    Z = ZYX[0]
+    Y = ZYX[1]
+    X = ZYX[2]
+    n = Z.shape[1]
+    for r in range(indices.shape[0]):
+        if indices[r] > 1:
+            continue
+        sq = 0.0
+        for j in range(n):
+            sq += Z[r, j] * Z[r, j]
+        length = math.sqrt(sq) if indices[r] == 0 else -math.sqrt(sq)
+        for j in range(n):
+            Z[r, j] = length * line[j]
+            Y[r, j] = 0.0
+        for k in range(n):
+            zk = Z[r, k]
+            b = BDT[k]
+            for j in range(n):
+                Y[r, j] += zk * b[j]
+        for j in range(n):
+            X[r, j] = mean[j] + sigma * Y[r, j]
+
+
+@njit(cache=True)
 def _recombine(order, Z, Y, weights, mean, sigma):
     """Shared first step of a tell: ``<z>_w``, ``<y>_w`` and the new mean.
 

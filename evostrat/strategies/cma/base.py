@@ -26,6 +26,7 @@ from evostrat.strategies.cma.params import (
     cma_parameters,
     recombination_weights,
 )
+from evostrat.strategies.cma.tpa import TwoPoint
 from evostrat.strategies.options import Option, count, flag, positive
 
 #: eigenvalues of C are floored at max(eig) / MAX_CONDITION
@@ -73,6 +74,9 @@ class CMABase(Strategy):
         CMAES only: individuals ``2k + 1`` are the mirror images ``-z`` of ``2k``, and
         only the better of each pair may be selected (Brockhoff et al., PPSN 2010;
         Auger et al., GECCO 2011; :mod:`evostrat.strategies.cma.mirrored`).
+    step_size_adaptation : {"csa", "tpa"}, default "csa"
+        Cumulative step-size adaptation (eq. (44)) or, CMAES only, two-point adaptation
+        (Hansen, INRIA RR-6527, 2008; :mod:`evostrat.strategies.cma.tpa`).
     noeffectaxis, noeffectcoord : bool, default True
         Stop when adding ``0.1 sigma sqrt(eig_i) b_i`` (one principal axis per
         generation, cyclically) / ``0.2 sigma sqrt(C_jj)`` (any coordinate) leaves
@@ -145,6 +149,13 @@ class CMABase(Strategy):
             "et al. 2011); CMAES only",
             False,
         ),
+        "step_size_adaptation": Option(
+            "csa",
+            "cumulative (CSA) or two-point (TPA, Hansen 2008: individuals 0 and 1 on "
+            "the last mean shift) step-size adaptation; tpa: CMAES only",
+            "choice",
+            choices=("csa", "tpa"),
+        ),
         "bounds": Option(
             None,
             "box bounds (lower, upper), each a scalar, None or an array of length dim",
@@ -198,11 +209,15 @@ class CMABase(Strategy):
             if self.popsize == default_popsize(self.dim):
                 lam = 4 + 3 * math.log(self.dim)
             self._opts["tolstagnation"] = int(100 + 100 * self.dim**1.5 / lam)
-        for name in ("lr_adapt", "mirrored"):  # variants in cma/lra.py, cma/mirrored.py
-            if self.options[name] and not self._supports_variants:
-                raise ValueError(f"{name}=True needs CMAES, not {type(self).__name__}")
+        tpa = self.options["step_size_adaptation"] == "tpa"
+        o = self.options  # the variants: cma/lra.py, cma/mirrored.py, cma/tpa.py
+        variants = {"lr_adapt=True": o["lr_adapt"], "mirrored=True": o["mirrored"]}
+        for what, on in [*variants.items(), ("step_size_adaptation='tpa'", tpa)]:
+            if on and not self._supports_variants:
+                raise ValueError(f"{what} needs CMAES, not {type(self).__name__}")
         self._lra = LearningRates(self.dim) if self.options["lr_adapt"] else None
         self._mirrored = bool(self.options["mirrored"])
+        self._tpa = TwoPoint(self.dim, self.popsize) if tpa else None
         self._setup_cov()
 
     def _setup_cov(self) -> None:

@@ -63,10 +63,13 @@ class CMAES(CMABase):
     stream of individual ``i`` of the generation; ``tell`` updates the mean
     (eq. (41)), the paths :math:`p_\sigma, p_c` (eqs. (43), (45)), ``C`` with the
     rank-one and (active) rank-:math:`\mu` terms (eqs. (46), (47)) and
-    :math:`\sigma` by CSA (eq. (44)). See the module docstring for the parameters.
+    :math:`\sigma` by CSA (eq. (44)) or, with ``step_size_adaptation="tpa"``, by
+    two-point adaptation (:mod:`evostrat.strategies.cma.tpa`). See the module
+    docstring for the parameters.
 
     Options are those of :class:`~evostrat.strategies.cma.base.CMABase`
-    (``active``, ``defaults``, ``lr_adapt``, ``mirrored``, ``bounds``, pycma's stops),
+    (``active``, ``defaults``, ``lr_adapt``, ``mirrored``, ``step_size_adaptation``,
+    ``bounds``, pycma's stops),
     listed with their defaults in ``docs/strategies.md``; ``defaults`` is
     ``"pycma"`` here (measured on bbob, ``docs/cmaes.md``), ``"tutorial"`` selects
     the tutorial's Table 1.
@@ -159,25 +162,31 @@ class CMAES(CMABase):
     def _sample_rows(self, indices: np.ndarray, whole: bool) -> np.ndarray:
         """``[Z, Y, X]`` of rows ``indices`` (small n) or, for large n, always of
         the whole population (``whole``: whether ``indices`` is everyone)."""
-        n = self.dim
+        n, line = self.dim, None if self._tpa is None else self._tpa.line
+        if n > kcma.BLAS_DIM:  # large n: always the whole population
+            indices = self._all_indices
         rows = mirrored.partners(indices) if self._mirrored else indices
+        if line is not None and not self._mirrored:  # two-point pair (cma/tpa.py):
+            rows = np.where(indices == 1, 0, rows)  # 1 from individual 0's stream
         if n <= kcma.BLAS_DIM:
             ZYX = kcma.sample_full(
                 self._key, self.generation, rows, self._mats[2], self.mean, self.sigma
             )
             if self._mirrored:
                 mirrored.mirror(ZYX, indices, self.mean, self.sigma)
+            if line is not None:  # individuals 0 and 1 on the last mean shift
+                kcma.place_pair(
+                    ZYX, indices, line, self._mats[2], self.mean, self.sigma
+                )
             return ZYX
-        # large n: always the whole population, Y = Z (B D)^T by one BLAS product
-        # (rows of differently shaped products need not be bit-identical)
+        # large n: Y = Z (B D)^T by one BLAS product (rows of differently shaped
+        # products need not be bit-identical)
         ZYX = np.empty((3, self.popsize, n))
-        everyone = self._all_indices
-        ZYX[0] = rng.normal_rows(
-            self._key, self.generation, mirrored.partners(everyone)
-            if self._mirrored else everyone, n, rng.STREAM_NORMAL,
-        )  # fmt: skip
+        ZYX[0] = rng.normal_rows(self._key, self.generation, rows, n, rng.STREAM_NORMAL)
         if self._mirrored:
             ZYX[0, 1::2] *= -1.0
+        if line is not None:  # Y and X of the pair are overwritten below
+            kcma.place_pair(ZYX, indices, line, self._mats[2], self.mean, self.sigma)
         np.dot(ZYX[0], self._mats[2], out=ZYX[1])
         np.multiply(ZYX[1], self.sigma, out=ZYX[2])
         ZYX[2] += self.mean
@@ -206,12 +215,16 @@ class CMAES(CMABase):
             self._form_cov()  # not reached on the lazy schedule; a safeguard
         lra = self._lra  # learning-rate adaptation (cma/lra.py) or None
         before = None if lra is None else lra.before(self)
+        tpa = self._tpa  # two-point step-size adaptation (cma/tpa.py) or None
+        old_mean, old_sigma = self.mean.copy() if tpa else self.mean, self.sigma
         ranked = mirrored.pairwise_ranks(fitness) if self._mirrored else fitness
         out = kcma.tell_full(
             ranked, ZYX, self.mean, self.sigma, self._vecs, self._mats,
             self.generation, self._params, self._U, self._ucoef, self._pending,
         )  # fmt: skip
         self.sigma, self.hsig, fb, fm, fq, decay, self._pending = out
+        if tpa is not None:  # replaces CSA's sigma (p_sigma still gives h_sigma)
+            self.sigma = old_sigma * tpa.factor(fitness)
         if self._mirrored:  # the stop criteria see the true fitness, not ranks
             fb, fm, fq = mirrored.fitness_stats(fitness)
         if lowrank:
@@ -231,6 +244,8 @@ class CMAES(CMABase):
                 set_decomposition(ev, self._vecs, self._mats, MAX_CONDITION)
             self._eigen_generation = self.generation + 1
         self._correct_margin()  # integer variables (cma/margin.py)
+        if tpa is not None:  # the line of the next generation's two points
+            tpa.moved(self.mean - old_mean, self.B, self.eigenvalues)
         self._record(fb, fm, fq)
 
     def _sampling_variances(self, index: np.ndarray) -> np.ndarray:
