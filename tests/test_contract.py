@@ -2,7 +2,8 @@
 
 Every strategy in ``evostrat.strategies.REGISTRY``, a user's own subclass (the
 (1+1)-ES of ``tests/oneplusone.py``) and CMAES with two-point step-size adaptation
-(``cmaes-tpa``) are exercised: ask semantics,
+(``cmaes-tpa``) and OpenES with ARS's top directions (``openes-top``) are
+exercised: ask semantics,
 every rejected input leaves the pickled state unchanged, arbitrary fitness vectors
 keep the state finite, checkpoints continue bit-identically, ``maximize`` mirrors
 minimization.
@@ -39,11 +40,21 @@ class CMAESWithTPA(evostrat.CMAES):
     }
 
 
+class OpenESTopPairs(evostrat.OpenES):
+    """OpenES with ``top_pairs=1`` by default: the contract with pair selection."""
+
+    name = "openes-top"
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        "top_pairs": replace(option_table(evostrat.OpenES)["top_pairs"], default=1)
+    }
+
+
 #: the shipped strategies, one written against the documented hooks and a variant
 CLASSES = {
     **{name: get_shipped(name) for name in REGISTRY},
     "oneplusonees": OnePlusOneES,
     "cmaes-tpa": CMAESWithTPA,
+    "openes-top": OpenESTopPairs,
 }
 NAMES = list(CLASSES)
 DIM = 4
