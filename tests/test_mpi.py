@@ -206,39 +206,36 @@ def test_a_rank_that_stops_alone_ends_the_job_with_a_message(mode, schedule, tmp
     assert "Make the stop decision the same on every rank" in proc.stderr
 
 
+def stops_outputs(ranks, mode, schedule, tmp_path):
+    """Run ``stops.py`` in a mode that ends cleanly; what each rank wrote."""
+    out = tmp_path / "out"
+    proc = mpirun(ranks, "stops.py", mode, schedule, str(out), timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return [pickle.loads(Path(f"{out}.{r}").read_bytes()) for r in range(ranks)]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("schedule", ["static", "dynamic"])
 def test_a_callback_true_on_one_rank_stops_every_rank(schedule, tmp_path):
-    out = tmp_path / "out"
-    proc = mpirun(3, "stops.py", "callback", schedule, str(out), timeout=60)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
     want = evostrat.SimpleES(np.zeros(3), 0.1, popsize=12, seed=1).optimize(
         sphere, max_generations=2
     )
-    for r in range(3):
-        seen = pickle.loads(Path(f"{out}.{r}").read_bytes())
+    for seen in stops_outputs(3, "callback", schedule, tmp_path):
         assert seen == {"generations": 2, "xbest": want.xbest.tobytes()}
 
 
 @pytest.mark.slow
 def test_agree_is_a_collective_or(tmp_path):
-    out = tmp_path / "out"
-    proc = mpirun(3, "stops.py", "agree", "static", str(out), timeout=60)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    for r in range(3):
-        assert pickle.loads(Path(f"{out}.{r}").read_bytes())["agree"] == (True, False)
+    for seen in stops_outputs(3, "agree", "static", tmp_path):
+        assert seen["agree"] == (True, False)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("schedule", ["static", "dynamic"])
 def test_timeout_turns_a_hang_into_evaluation_error_on_every_rank(schedule, tmp_path):
-    out = tmp_path / "out"
-    proc = mpirun(2, "stops.py", "timeout", schedule, str(out), timeout=60)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
     opt = evostrat.SimpleES(np.zeros(3), 0.1, popsize=12, seed=1)
     want = [sphere(x) for x in opt.ask()]
-    for r in range(2):
-        seen = pickle.loads(Path(f"{out}.{r}").read_bytes())
+    for seen in stops_outputs(2, "timeout", schedule, tmp_path):
         generation, index, cause = seen["error"]
         assert (generation, index) == (0, 11)
         assert "individual 11 took longer than timeout=1" in cause
