@@ -265,3 +265,10 @@ def raise_failure(generation: int, failure: Failure) -> None:
 def is_main_process(evaluator: Any) -> bool:
     """Whether this process should print and log (rank 0 under MPI)."""
     return bool(getattr(evaluator, "is_main", True))
+
+
+def agreed(evaluator: Any, stop: bool) -> bool:
+    """``stop`` made collective: under MPI, whether any rank wants to stop
+    (``evaluator.agree``); elsewhere ``stop`` itself."""
+    agree = getattr(evaluator, "agree", None)
+    return bool(agree(stop)) if agree is not None else stop

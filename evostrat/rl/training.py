@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from evostrat.evaluators.base import agreed
 from evostrat.rl.config import TrainConfig
 from evostrat.rl.envs import cached_env, make_env, validation_seeds
 from evostrat.rl.files import PolicyFile
@@ -114,9 +115,8 @@ class Trainer:
             reason["max_env_steps"] = budget
         seconds = self.config.max_seconds
         if seconds is not None:
-            over = self.seconds >= seconds
-            agree = getattr(self.evaluator, "agree", None)  # MPI: all ranks or none
-            if agree(over) if agree is not None else over:
+            # each rank's clock differs: under MPI all ranks stop or none
+            if agreed(self.evaluator, self.seconds >= seconds):
                 reason["max_seconds"] = seconds
         return reason
 

@@ -32,13 +32,12 @@ def run(
     strategy's state, the same on every rank.
     """
     from evostrat.evaluators import SerialEvaluator
-    from evostrat.evaluators.base import is_main_process
+    from evostrat.evaluators.base import agreed, is_main_process
     from evostrat.runlog import open_log
 
     evaluator = SerialEvaluator() if evaluator is None else evaluator
     show = progress and is_main_process(evaluator)
     runlog, owned = open_log(log, evaluator)
-    agree = getattr(evaluator, "agree", None)
     try:
         while not opt.stop():
             fitness = evaluator.evaluate(opt, f, vectorized=vectorized)
@@ -48,8 +47,7 @@ def run(
             if show:
                 print_progress(opt)
             if callback is not None:
-                stop = bool(callback(opt))
-                if agree(stop) if agree is not None else stop:
+                if agreed(evaluator, bool(callback(opt))):
                     break
     except KeyboardInterrupt:
         if show or progress:
