@@ -18,17 +18,19 @@ largest per-coordinate standard deviation, wall time, the caller's extra columns
 then the first coordinates of the mean and of the standard deviations. Comment lines
 (``#``) give each run's strategy, dimension, population size, seed and sense.
 
-A row is gathered by one compiled call (:func:`evostrat.kernels.runlog.fill_row`)
-into a buffer, its fitness values kept as numbers; full blocks (every ``buffer``
-rows or ``flush_seconds`` seconds, and on ``close`` or at exit) get their fitness
-statistics (:func:`~evostrat.kernels.runlog.fitness_stats`) and their text
-(:func:`~evostrat.kernels.runlog.format_rows`) from compiled code.
+``write`` keeps a row's values as they are: numbers, and the arrays the strategy
+holds (its mean, the rows of its covariance state, the fitness it was told), which
+``tell`` replaces rather than changes, so they stay as they were when the row was
+written. Full blocks (every ``buffer`` rows or ``flush_seconds`` seconds, and on
+``close`` or at exit) are turned into numbers by one compiled call a row
+(:func:`evostrat.kernels.runlog.fill_row`: best and median fitness, the stds'
+extremes, axis ratio) and into text by another
+(:func:`~evostrat.kernels.runlog.format_rows`).
 ``benchmarks/runlog.py`` measures what a row costs against a CMA-ES generation.
 """
 
 from __future__ import annotations
 
-import array
 import atexit
 import io
 import math
@@ -55,7 +57,11 @@ FLUSH_SECONDS = 5.0
 #: rows turned into text at a time (the text buffer, reused: about 1 MB at 40
 #: columns)
 TEXT_ROWS = 1000
+#: bytes of strategy arrays the pending rows may hold before they are written (at
+#: n = 10 a row holds about 0.5 kB; at n = 10**4, 0.4 MB: a block of 20 rows)
+PENDING_BYTES = 8 << 20
 _EMPTY = np.empty(0)
+_F64 = _EMPTY.dtype
 _now = time.perf_counter
 
 
@@ -99,7 +105,8 @@ class RunLog:
     coordinates : int
         How many leading coordinates of the mean and of the stds to log.
     buffer : int
-        Rows kept in memory before they are written.
+        Rows kept in memory before they are written (fewer where the arrays
+        they hold pass ``PENDING_BYTES``, as at large dimensions).
     flush_seconds : float
         Buffered rows are written at the first row after this many seconds.
     main : bool, optional
@@ -143,15 +150,16 @@ class RunLog:
         # (evostrat.kernels.runlog.STATE_SIZE slots), the text buffer, the digits
         self._buf = self._state = self._text = self._digits = _EMPTY
         self._kernels: Any = None
+        # the rows not yet written: (fill_row's arguments, extra values or None)
+        self._pending: list[tuple[tuple, dict[str, Any] | None]] = []
+        self._pending_bytes = 0  # of the arrays they hold (PENDING_BYTES at most)
+        self._deadline = self._t0 + self.flush_seconds
         self._fill_row: Any = None
         self._opt: weakref.ref | None = None
         self._has_eig = False
         self.run = -1
         self._cma = False
         self._best = math.nan  # best so far over the written rows, user's sense
-        # the buffered rows' fitness values one after the other (a row's count in
-        # its best column until flush): numbers, not objects kept alive
-        self._fits = array.array("d")
         self._maximize = False
         self.closed = False
 
@@ -164,8 +172,9 @@ class RunLog:
         opt : Strategy
             The strategy; a different object than in the last call starts a new run.
         fitness : sequence of float, optional
-            The fitness values just told (for the generation's best and median;
-            without them those cells stay empty).
+            The generation's fitness values, for its best and median; by default
+            the values ``opt`` was told last (its cells stay empty for a strategy
+            that keeps none).
         **extra : float
             Values of the ``extra_columns``.
         """
@@ -179,16 +188,14 @@ class RunLog:
         if ref is None or ref() is not opt:
             self._start_run(opt)
         # the cost of this method is measured by benchmarks/runlog.py: keep it lean
-        # (the fitness statistics are computed for a block of rows in flush())
-        if fitness is None:
-            record, count = self._record(opt), 0
+        out = -1.0 if self._maximize else 1.0
+        if fitness is None:  # what the strategy was told (minimization sense)
+            fits, into = getattr(opt, "_told", None), 1.0
+            if fits is None:
+                fits = _EMPTY
         else:
-            record = math.nan
-            try:  # a copy: the caller may reuse their list
-                self._fits.fromlist(fitness)  # unchanged if it raises
-                count = len(fitness)
-            except (TypeError, OverflowError):  # not a list, or not all floats
-                count = self._keep_fitness(fitness)
+            fits, into = _as_fitness(fitness), out
+        record = self._record(opt) if fits.size == 0 else math.nan
         sigma = opt.sigma
         if self._cma:  # sigma * sqrt(diag C), what _stds() returns, no temporaries;
             # diag C and the eigenvalues: rows of _vecs (two calls cost 0.3 us)
@@ -198,29 +205,22 @@ class RunLog:
             eig = opt.eigenvalues if self._has_eig else _EMPTY
             if type(sigma) is not float:
                 sigma = float(np.mean(sigma))
-        if self._extra_at:
-            self._put_extra(self._buf[int(self._state[self._kernels.ROWS])], extra)
-        try:
-            due = self._fill_row(self._buf, self._state, opt.generation, opt.evals,
-                                 _now(), record, count, sigma, opt.mean, scale,
-                                 vecs, eig)  # fmt: skip
-        except BaseException:  # no row: nor its fitness values
-            del self._fits[len(self._fits) - count :]
-            raise
-        if due:
+        # the row's values are kept as they are (the strategy replaces its arrays
+        # at each tell: they are snapshots) and gathered when the block is written,
+        # in one hot loop (gathered here they cost 2-3 times more in a run: the
+        # caches hold the strategy's work, measured by benchmarks/runlog.py)
+        mean = opt.mean
+        if mean.dtype is not _F64 and mean.dtype != _F64:  # refused now, not when
+            # the block is written (identity first: the cheap test, true for most)
+            raise TypeError(f"RunLog.write: the mean is {mean.dtype}, not float64")
+        row = (opt.generation, opt.evals, _now(), record, fits, into, out, sigma,
+               mean, scale, vecs, eig)  # fmt: skip
+        pending = self._pending
+        pending.append((row, extra) if self._extra_at else (row, None))
+        self._pending_bytes += mean.nbytes + vecs.nbytes + fits.nbytes
+        if (len(pending) >= self.buffer or row[2] > self._deadline
+                or self._pending_bytes > PENDING_BYTES):  # fmt: skip
             self.flush()
-
-    def _keep_fitness(self, fitness: Any) -> int:
-        """Add ``fitness`` (not a list of floats) to the kept values; their count
-        (0: not numbers, no value)."""
-        try:
-            values = np.array(fitness, dtype=np.float64).ravel()
-        except (TypeError, ValueError, OverflowError):
-            if type(fitness) is not list:
-                raise
-            return 0  # the cells stay empty
-        self._fits.frombytes(values.tobytes())
-        return values.size
 
     def _put_extra(self, row: np.ndarray, extra: dict[str, Any]) -> None:
         row[len(COLUMNS) : self._at_coords] = math.nan
@@ -288,7 +288,6 @@ class RunLog:
         )
         self._state = st = np.zeros(K.STATE_SIZE)
         st[K.T0], st[K.AT_COORDS], st[K.K] = self._t0, self._at_coords, k
-        st[K.CAPACITY], st[K.DEADLINE] = self.buffer, self._t0 + self.flush_seconds
         self._digits = column_digits(names, self.extra_columns)
         self._write_text(
             "# evostrat run log (evostrat.runlog); an empty cell has no value\n"
@@ -310,27 +309,35 @@ class RunLog:
         """
         if self._k < 0:
             return  # no row yet
-        K, st = self._kernels, self._state
-        rows = int(st[K.ROWS])
+        rows = len(self._pending)
         if rows and self._file is not None:
-            block = self._buf[:rows]
+            block = self._gather()
             self._fill_fitness(block)
             text = self._text
             for a in range(0, rows, TEXT_ROWS):
-                n = K.format_rows(block[a : a + TEXT_ROWS], self._digits, text)
+                n = self._kernels.format_rows(
+                    block[a : a + TEXT_ROWS], self._digits, text
+                )
                 self._file.write(text[:n].data)
             self._file.flush()
-        st[K.ROWS] = 0
-        del self._fits[:]
-        st[K.DEADLINE] = time.perf_counter() + self.flush_seconds
+        self._pending.clear()
+        self._pending_bytes = 0
+        self._deadline = time.perf_counter() + self.flush_seconds
+
+    def _gather(self) -> np.ndarray:
+        """The pending rows as numbers: the block of ``_buf`` to write."""
+        buf, st, fill = self._buf, self._state, self._fill_row
+        st[self._kernels.ROWS] = 0
+        for i, (row, extra) in enumerate(self._pending):
+            if extra is not None:
+                self._put_extra(buf[i], extra)
+            fill(buf, st, *row)
+        return buf[: len(self._pending)]
 
     def _fill_fitness(self, block: np.ndarray) -> None:
-        """The best, median and best-so-far columns of the buffered rows."""
+        """The best-so-far column of the buffered rows: the running best of each
+        generation's best, else of the strategy's record (column 6)."""
         sign = -1.0 if self._maximize else 1.0
-        fits = np.frombuffer(self._fits, np.float64) if self._fits else _EMPTY
-        self._kernels.fitness_stats(block, fits, sign)
-        del fits  # a view of self._fits: it cannot be resized while one exists
-        # candidates: the generation's best, else the strategy's record (column 6)
         cand = np.where(np.isnan(block[:, 4]), block[:, 6], block[:, 4])
         running = np.fmin.accumulate(np.r_[sign * self._best, sign * cand])[1:]
         block[:, 6] = sign * running
@@ -362,6 +369,18 @@ class RunLog:
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"run {self.run}"
         return f"RunLog({str(self.path)!r}, {state})"
+
+
+def _as_fitness(fitness: Any) -> np.ndarray:
+    """A caller's fitness values as a 1-D float array (the row's statistics are
+    taken at once: the caller may reuse theirs). A list numpy cannot read as
+    numbers gives no values (empty cells); another such object is an error."""
+    try:
+        return np.array(fitness, dtype=np.float64).ravel()
+    except (TypeError, ValueError, OverflowError):
+        if type(fitness) is not list:
+            raise
+        return _EMPTY
 
 
 def open_log(log: Any, evaluator: Any = None) -> tuple[RunLog | None, bool]:

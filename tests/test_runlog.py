@@ -140,14 +140,16 @@ def test_extra_columns_and_bad_writes(tmp_path):
         log.write(opt, steps=3)
     with pytest.raises(TypeError, match="env_steps must be a real number"):
         log.write(opt, env_steps="many")
-    log.write(opt)  # no fitness, no extras: those cells stay empty
+    told = np.array(opt._told)
+    log.write(opt)  # the values told last; no extras: those cells stay empty
     log.close()
     with pytest.raises(ValueError, match="closed"):
         log.write(opt)
     data = read_log(path)
     assert data.rows == 2  # the bad writes added nothing
     assert data["env_steps"].tolist()[0] == 1000 and data["mean_return"][0] == -3.5
-    assert np.isnan(data["env_steps"][1]) and np.isnan(data["best"][1])
+    assert np.isnan(data["env_steps"][1]) and data["best"][1] == told.min()
+    assert data["median"][1] == np.median(told)
     # without fitness, the best so far also knows the strategy's own record
     assert data["best_so_far"][0] == 1.0 > opt.result.fbest
     np.testing.assert_allclose(data["best_so_far"][1], opt.result.fbest, rtol=1e-15)
@@ -328,53 +330,52 @@ def test_compiled_row_entry_reads_any_layout_and_rejects_other_types():
     a, b = np.zeros((2, 40)), np.zeros((2, 40))
     sa, sb = np.zeros(K.STATE_SIZE), np.zeros(K.STATE_SIZE)
     for state in sa, sb:
-        state[K.AT_COORDS], state[K.K], state[K.CAPACITY] = 12, 10, 2
-        state[K.ROWS], state[K.DEADLINE] = 1, math.inf
+        state[K.AT_COORDS], state[K.K], state[K.ROWS] = 12, 10, 1
         state[K.SPREAD_ROW], state[K.EIG_ROW] = 1, 2
-    args = (1.0, 2.0, 3.0, math.nan, 0.0, 0.5)
+    told = np.array([3.0, 1.0, 2.0])
+    args = (1.0, 2.0, 3.0, math.nan, told, 1.0, 1.0, 0.5)
     empty = np.empty(0)
-    assert fast(a, sa, *args, strided[0], 0.5, strided, empty)  # buffer full
-    assert K.fill_row(b, sb, *args, dense[0], 0.5, dense, empty)
+    fast(a, sa, *args, strided[0], 0.5, strided, empty)
+    K.fill_row(b, sb, *args, dense[0], 0.5, dense, empty)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(sa, sb)
     assert a[1, 12:22].tolist() == dense[0].tolist() and sa[K.ROWS] == 2
+    assert a[1, 4:6].tolist() == [1.0, 2.0]  # the best and median told
     np.testing.assert_allclose(a[1, 22:32], 0.5 * np.sqrt(dense[1]))
     assert a[1, 11] == dense[2].max() / dense[2].min()  # the condition of row 2
     with pytest.raises(TypeError):
         fast(a, sa, *args, dense[0].astype(np.float32), 0.5, dense, empty)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
-    st.lists(
-        st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), max_size=40),
-        min_size=1,
-        max_size=6,
-    ),
+    st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), max_size=40),
     st.sampled_from([1.0, -1.0]),
+    st.booleans(),
 )
-def test_block_fitness_stats_are_numpys(rows, sign):
-    """Best and median of each row (insertion sort up to 32 values, np.sort above)
-    as numpy computes them: NaN ranked last, -1 for maximization."""
-    from evostrat.kernels.runlog import fitness_stats
+def test_best_median_is_numpys(values, sign, told):
+    """The generation's best and median (insertion sort up to 32 values, np.sort
+    above) as numpy computes them: NaN ranked last, -1 for maximization; from the
+    user's values (``into = sign``) or from the told ones (minimization sense,
+    ``into = 1``)."""
+    from evostrat.kernels.runlog import _INSERTION_SORT, best_median
 
-    block = np.full((len(rows), 12), 7.0)
-    block[:, 4] = [len(r) for r in rows]
-    flat = np.array([v for r in rows for v in r], dtype=np.float64)
-    fitness_stats(block, flat, sign)
-    for row, values in zip(block, rows, strict=True):
-        if not values:
-            assert np.isnan(row[4]) and np.isnan(row[5])
-            continue
-        F = sign * np.array(values)
-        F[np.isnan(F)] = math.inf
-        F.sort()
-        p = len(values)
-        assert row[4] == sign * F[0]
-        with np.errstate(over="ignore", invalid="ignore"):  # 1e308 + 1e308, inf - inf
-            median = sign * 0.5 * (F[(p - 1) // 2] + F[p // 2])
-        assert row[5] == median or (np.isnan(row[5]) and np.isnan(median))
-    assert np.all(block[:, 6:] == 7.0)
+    user = np.array(values, dtype=np.float64)
+    fits, into = (sign * user, 1.0) if told else (user.copy(), sign)
+    kept = fits.copy()
+    best, median = best_median(fits, into, sign, np.empty(_INSERTION_SORT))
+    assert np.array_equal(fits, kept, equal_nan=True)  # the input is not sorted
+    if not values:
+        assert np.isnan(best) and np.isnan(median)
+        return
+    F = sign * user
+    F[np.isnan(F)] = math.inf
+    F.sort()
+    p = len(values)
+    assert best == sign * F[0]
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e308 + 1e308, inf - inf
+        expected = sign * 0.5 * (F[(p - 1) // 2] + F[p // 2])
+    assert median == expected or (np.isnan(median) and np.isnan(expected))
 
 
 def test_a_failed_write_leaves_no_trace(tmp_path):
@@ -394,3 +395,41 @@ def test_a_failed_write_leaves_no_trace(tmp_path):
     data = read_log(path)
     assert data["best"].tolist() == [5.0, 3.0]
     assert data["median"].tolist() == [5.5, 4.0]
+
+
+def test_rows_hold_the_state_at_write_time(tmp_path):
+    """Rows are turned into numbers when their block is written, from the arrays
+    the strategy held at ``write``: later generations do not change them."""
+    path = tmp_path / "snap.csv"
+    opt = evostrat.CMAES(np.full(4, 2.0), 0.5, seed=2)
+    means, sigmas, bests = [], [], []
+    with RunLog(path, buffer=1000) as log:
+        for _ in range(12):
+            X = opt.ask()
+            fitness = [sphere(x) for x in X]
+            opt.tell(fitness)
+            log.write(opt)
+            means.append(opt.mean.copy())
+            sigmas.append(opt.sigma)
+            bests.append(min(fitness))
+        assert len(log._pending) == 12  # nothing written yet
+    data = read_log(path)
+    np.testing.assert_allclose(data["best"], bests, rtol=1e-15)
+    assert data["sigma"].tolist() == pytest.approx(sigmas, rel=1e-6)
+    for i in range(4):
+        np.testing.assert_allclose(data[f"mean_{i}"], [m[i] for m in means], 1e-7)
+
+
+def test_large_rows_are_written_in_smaller_blocks(tmp_path):
+    """At a large dimension the pending rows hold at most PENDING_BYTES of arrays."""
+    from evostrat import runlog
+
+    opt = evostrat.SNES(np.zeros(200_000), 0.1, seed=1, popsize=4)
+    per_row = 3 * 8 * opt.dim  # the mean and the stds (one row), the fitness aside
+    with RunLog(tmp_path / "big.csv") as log:
+        for _ in range(2 * runlog.PENDING_BYTES // per_row + 2):
+            opt.tell([float(x[0]) for x in opt.ask()])
+            log.write(opt)
+            assert log._pending_bytes <= runlog.PENDING_BYTES
+            assert len(log._pending) <= runlog.PENDING_BYTES // per_row + 1
+    assert read_log(tmp_path / "big.csv").rows == opt.generation

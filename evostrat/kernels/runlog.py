@@ -6,7 +6,7 @@ quiet machine; ``benchmarks/runlog.py``). Python's ``"%.12g" % x`` costs about 0
 a number (5.2 us for a row of 22, measured here), so the text is made by
 :func:`format_rows` for a block of rows at once, at about 0.02 us a number (0.6 us
 for a row of 32); :func:`fill_row` gathers one row's statistics in one call, and
-:func:`fitness_stats` the best and median fitness of a block of rows (0.06 us a row
+:func:`best_median` the generation's best and median fitness inside it (0.06 us
 at popsize 10).
 
 The text is C's ``%.{d-1}e`` (``d`` significant digits, ``d.ddde+XX``: one layout for
@@ -226,79 +226,74 @@ def text_of(block: np.ndarray, digits: np.ndarray) -> bytes:
 _INSERTION_SORT = 32
 
 
-@njit(cache=True, error_model="numpy")
-def fitness_stats(block, flat, sign):
-    """The best and median fitness (columns 4 and 5) of each row of ``block``.
+@njit(cache=True, error_model="numpy", inline="always")
+def best_median(fits, into, out, scratch):
+    """The best and median of ``fits`` in the user's sense (NaN if empty).
 
-    Column 4 holds, until then, the number of fitness values of the row; they
-    follow each other in ``flat`` (0: no fitness, the cells become NaN). ``sign``
-    is -1 for maximization (the best is the largest), else 1; NaN ranks last; the
-    median of an even count is the mean of the middle two.
+    ``into * fits`` is the minimization sense (NaN ranked last), ``out`` turns a
+    value of it back into the user's (-1 for maximization). The median of an
+    even count is the mean of the middle two. ``scratch`` (at least
+    ``_INSERTION_SORT`` long) holds the insertion sort of a small population.
     """
-    scratch = np.empty(_INSERTION_SORT)
-    start = 0
-    for i in range(block.shape[0]):
-        n = int(block[i, 4])
-        if n == 0:
-            block[i, 4] = block[i, 5] = math.nan
-            continue
-        if n > _INSERTION_SORT:
-            F = sign * flat[start : start + n]
-            for j in range(n):
-                if F[j] != F[j]:
-                    F[j] = math.inf
-            F.sort()
-        else:
-            F = scratch
-            for j in range(n):
-                v = sign * flat[start + j]
-                if v != v:
-                    v = math.inf
-                m = j  # insert v into the sorted F[:j]
-                while m > 0 and F[m - 1] > v:
-                    F[m] = F[m - 1]
-                    m -= 1
-                F[m] = v
-        start += n
-        block[i, 4] = sign * F[0]
-        block[i, 5] = sign * 0.5 * (F[(n - 1) // 2] + F[n // 2])
+    n = fits.shape[0]
+    if n == 0:
+        return math.nan, math.nan
+    if n > _INSERTION_SORT:
+        F = into * fits
+        for j in range(n):
+            if F[j] != F[j]:
+                F[j] = math.inf
+        F.sort()
+    else:
+        F = scratch
+        for j in range(n):
+            v = into * fits[j]
+            if v != v:
+                v = math.inf
+            m = j  # insert v into the sorted F[:j]
+            while m > 0 and F[m - 1] > v:
+                F[m] = F[m - 1]
+                m -= 1
+            F[m] = v
+    return out * F[0], out * 0.5 * (F[(n - 1) // 2] + F[n // 2])
 
 
 #: the slots of the log's state array, read and updated by :func:`fill_row`
-(RUN, OFFSET_GENERATIONS, OFFSET_EVALS, T0, AT_COORDS, K, ROWS, CAPACITY, DEADLINE,
- LAST_GENERATION, LAST_EVALS, SPREAD_ROW, EIG_ROW) = range(13)  # fmt: skip
-STATE_SIZE = 13
+(RUN, OFFSET_GENERATIONS, OFFSET_EVALS, T0, AT_COORDS, K, ROWS, LAST_GENERATION,
+ LAST_EVALS, SPREAD_ROW, EIG_ROW, SCRATCH) = range(12)  # fmt: skip
+#: the slots, then the scratch of :func:`best_median`
+STATE_SIZE = SCRATCH + _INSERTION_SORT
 
 #: fill_row's one signature, compiled when this module is imported (from the cache
 #: after the first time): any layout of the 1-D arrays (``float64[:]``: a strided
 #: view is read right), so its compiled entry point can be called directly
 FILL_ROW_SIGNATURE = (
-    "boolean(float64[:, ::1], float64[::1], float64, float64, float64, float64, "
-    "float64, float64, float64[:], float64, float64[:, :], float64[:])"
+    "void(float64[:, ::1], float64[::1], float64, float64, float64, float64, "
+    "float64[:], float64, float64, float64, float64[:], float64, float64[:, :], "
+    "float64[:])"
 )
 
 
 @njit(FILL_ROW_SIGNATURE, cache=True, error_model="numpy")
-def fill_row(buf, state, generation, evals, now, record, count, sigma, mean, scale,
-             vecs, eig):  # fmt: skip
-    """Add a row to ``buf`` (the columns of :data:`evostrat.runlog.COLUMNS`);
-    whether the buffered rows are due to be written.
+def fill_row(buf, state, generation, evals, now, record, fits, into, out, sigma,
+             mean, scale, vecs, eig):  # fmt: skip
+    """Add a row to ``buf`` (the columns of :data:`evostrat.runlog.COLUMNS`).
 
     The row is ``buf[state[ROWS]]``, then ``state[ROWS]`` goes up by one. ``row[0:4]
     = run, generation, evaluations, seconds`` (``state`` holds the run, the offsets
-    of the finished runs and the time the log was opened); ``row[4] = count``, the
-    number of fitness values kept for :func:`fitness_stats` (which writes the best
-    and median in ``row[4:6]``); ``row[6] = record`` (the best so far a strategy
-    knows, or NaN), ``row[7] = sigma``; ``row[8:12] = min_std, max_std, axis_ratio,
-    condition``; ``row[at_coords:at_coords + 2 k] = mean[:k], stds[:k]``. The
-    standard deviations are ``scale * sqrt(spread)`` (CMA: sigma and the diagonal
-    of ``C``) where ``scale > 0``, else ``spread`` itself; ``spread`` is row
-    ``state[SPREAD_ROW]`` of ``vecs`` (a CMA strategy's ``_vecs``, or the stds as
-    one row). The eigenvalues of ``C`` are row ``state[EIG_ROW]`` of ``vecs``, or
-    ``eig`` where that is -1. ``axis_ratio = sqrt(max eig / min eig)`` and
-    ``condition = max eig / min eig`` (pycma's axis ratio and condition of ``C``)
-    are NaN where they are empty (a strategy without a covariance matrix). Due: ``state[CAPACITY]`` rows, or ``now`` past
-    ``state[DEADLINE]``. Scalars and one state array rather than a tuple: each
+    of the finished runs and the time the log was opened); ``row[4:6]``, the best
+    and median of ``fits`` (:func:`best_median`: ``into`` and ``out`` are its signs);
+    ``row[6] = record`` (the best so far a strategy knows, or NaN: the log's running
+    best is made from both when the block is written), ``row[7] = sigma``;
+    ``row[8:12] = min_std, max_std, axis_ratio, condition``; ``row[at_coords:at_coords
+    + 2 k] = mean[:k], stds[:k]``. The standard deviations are ``scale *
+    sqrt(spread)`` (CMA: sigma and the diagonal of ``C``) where ``scale > 0``, else
+    ``spread`` itself; ``spread`` is row ``state[SPREAD_ROW]`` of ``vecs`` (a CMA
+    strategy's ``_vecs``, or the stds as one row). The eigenvalues of ``C`` are row
+    ``state[EIG_ROW]`` of ``vecs``, or ``eig`` where that is -1. ``axis_ratio =
+    sqrt(max eig / min eig)`` and ``condition = max eig / min eig`` (pycma's axis
+    ratio and condition of ``C``) are NaN where they are empty (a strategy without a
+    covariance matrix). Scalars and one state array rather than a tuple: each
     argument costs the call about 0.03 us, a tuple of 8 about 0.3 us.
     """
     i = int(state[ROWS])
@@ -306,7 +301,8 @@ def fill_row(buf, state, generation, evals, now, record, count, sigma, mean, sca
     row[0], row[1] = state[RUN], generation + state[OFFSET_GENERATIONS]
     row[2], row[3] = evals + state[OFFSET_EVALS], now - state[T0]
     state[LAST_GENERATION], state[LAST_EVALS] = generation, evals
-    row[4], row[5], row[6], row[7] = count, math.nan, record, sigma
+    row[4], row[5] = best_median(fits, into, out, state[SCRATCH:])
+    row[6], row[7] = record, sigma
     spread = vecs[int(state[SPREAD_ROW])]
     if state[EIG_ROW] >= 0:
         eig = vecs[int(state[EIG_ROW])]
@@ -332,7 +328,6 @@ def fill_row(buf, state, generation, evals, now, record, count, sigma, mean, sca
         v = spread[j]
         row[at + k + j] = scale * math.sqrt(v) if scale > 0 else v
     state[ROWS] = i + 1
-    return i + 1 >= state[CAPACITY] or now > state[DEADLINE]
 
 
 def entry_point(dispatcher: Any) -> Any:

@@ -43,7 +43,7 @@ def run(
             fitness = evaluator.evaluate(opt, f, vectorized=vectorized)
             opt.tell(fitness)
             if runlog is not None:
-                runlog.write(opt, fitness=fitness)
+                runlog.write(opt)  # the values just told
             if show:
                 print_progress(opt)
             if callback is not None:
