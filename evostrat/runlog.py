@@ -18,14 +18,11 @@ largest per-coordinate standard deviation, wall time, the caller's extra columns
 then the first coordinates of the mean and of the standard deviations. Comment lines
 (``#``) give each run's strategy, dimension, population size, seed and sense.
 
-``write`` keeps a row's values as they are: numbers, and the arrays the strategy
-holds (its mean, the rows of its covariance state, the fitness it was told), which
-``tell`` replaces rather than changes, so they stay as they were when the row was
-written. Full blocks (every ``buffer`` rows or ``flush_seconds`` seconds, and on
-``close`` or at exit) are turned into numbers by one compiled call a row
-(:func:`evostrat.kernels.runlog.fill_row`: best and median fitness, the stds'
-extremes, axis ratio) and into text by another
-(:func:`~evostrat.kernels.runlog.format_rows`).
+A row is gathered by one compiled call (:func:`evostrat.kernels.runlog.fill_row`)
+into a buffer, with the generation's best and median fitness (by default from the
+values the strategy was told: no copy of them); full blocks (every ``buffer`` rows
+or ``flush_seconds`` seconds, and on ``close`` or at exit) get their best-so-far
+column and their text (:func:`~evostrat.kernels.runlog.format_rows`, compiled).
 ``benchmarks/runlog.py`` measures what a row costs against a CMA-ES generation.
 """
 
@@ -57,11 +54,7 @@ FLUSH_SECONDS = 5.0
 #: rows turned into text at a time (the text buffer, reused: about 1 MB at 40
 #: columns)
 TEXT_ROWS = 1000
-#: bytes of strategy arrays the pending rows may hold before they are written (at
-#: n = 10 a row holds about 0.5 kB; at n = 10**4, 0.4 MB: a block of 20 rows)
-PENDING_BYTES = 8 << 20
 _EMPTY = np.empty(0)
-_F64 = _EMPTY.dtype
 _now = time.perf_counter
 
 
@@ -105,8 +98,7 @@ class RunLog:
     coordinates : int
         How many leading coordinates of the mean and of the stds to log.
     buffer : int
-        Rows kept in memory before they are written (fewer where the arrays
-        they hold pass ``PENDING_BYTES``, as at large dimensions).
+        Rows kept in memory before they are written.
     flush_seconds : float
         Buffered rows are written at the first row after this many seconds.
     main : bool, optional
@@ -150,10 +142,6 @@ class RunLog:
         # (evostrat.kernels.runlog.STATE_SIZE slots), the text buffer, the digits
         self._buf = self._state = self._text = self._digits = _EMPTY
         self._kernels: Any = None
-        # the rows not yet written: (fill_row's arguments, extra values or None)
-        self._pending: list[tuple[tuple, dict[str, Any] | None]] = []
-        self._pending_bytes = 0  # of the arrays they hold (PENDING_BYTES at most)
-        self._deadline = self._t0 + self.flush_seconds
         self._fill_row: Any = None
         self._opt: weakref.ref | None = None
         self._has_eig = False
@@ -205,21 +193,12 @@ class RunLog:
             eig = opt.eigenvalues if self._has_eig else _EMPTY
             if type(sigma) is not float:
                 sigma = float(np.mean(sigma))
-        # the row's values are kept as they are (the strategy replaces its arrays
-        # at each tell: they are snapshots) and gathered when the block is written,
-        # in one hot loop (gathered here they cost 2-3 times more in a run: the
-        # caches hold the strategy's work, measured by benchmarks/runlog.py)
-        mean = opt.mean
-        if mean.dtype is not _F64 and mean.dtype != _F64:  # refused now, not when
-            # the block is written (identity first: the cheap test, true for most)
-            raise TypeError(f"RunLog.write: the mean is {mean.dtype}, not float64")
-        row = (opt.generation, opt.evals, _now(), record, fits, into, out, sigma,
-               mean, scale, vecs, eig)  # fmt: skip
-        pending = self._pending
-        pending.append((row, extra) if self._extra_at else (row, None))
-        self._pending_bytes += mean.nbytes + vecs.nbytes + fits.nbytes
-        if (len(pending) >= self.buffer or row[2] > self._deadline
-                or self._pending_bytes > PENDING_BYTES):  # fmt: skip
+        if self._extra_at:
+            self._put_extra(self._buf[int(self._state[self._kernels.ROWS])], extra)
+        due = self._fill_row(self._buf, self._state, opt.generation, opt.evals,
+                             _now(), record, fits, into, out, sigma, opt.mean,
+                             scale, vecs, eig)  # fmt: skip
+        if due:
             self.flush()
 
     def _put_extra(self, row: np.ndarray, extra: dict[str, Any]) -> None:
@@ -288,6 +267,7 @@ class RunLog:
         )
         self._state = st = np.zeros(K.STATE_SIZE)
         st[K.T0], st[K.AT_COORDS], st[K.K] = self._t0, self._at_coords, k
+        st[K.CAPACITY], st[K.DEADLINE] = self.buffer, self._t0 + self.flush_seconds
         self._digits = column_digits(names, self.extra_columns)
         self._write_text(
             "# evostrat run log (evostrat.runlog); an empty cell has no value\n"
@@ -309,30 +289,18 @@ class RunLog:
         """
         if self._k < 0:
             return  # no row yet
-        rows = len(self._pending)
+        K, st = self._kernels, self._state
+        rows = int(st[K.ROWS])
         if rows and self._file is not None:
-            block = self._gather()
+            block = self._buf[:rows]
             self._fill_fitness(block)
             text = self._text
             for a in range(0, rows, TEXT_ROWS):
-                n = self._kernels.format_rows(
-                    block[a : a + TEXT_ROWS], self._digits, text
-                )
+                n = K.format_rows(block[a : a + TEXT_ROWS], self._digits, text)
                 self._file.write(text[:n].data)
             self._file.flush()
-        self._pending.clear()
-        self._pending_bytes = 0
-        self._deadline = time.perf_counter() + self.flush_seconds
-
-    def _gather(self) -> np.ndarray:
-        """The pending rows as numbers: the block of ``_buf`` to write."""
-        buf, st, fill = self._buf, self._state, self._fill_row
-        st[self._kernels.ROWS] = 0
-        for i, (row, extra) in enumerate(self._pending):
-            if extra is not None:
-                self._put_extra(buf[i], extra)
-            fill(buf, st, *row)
-        return buf[: len(self._pending)]
+        st[K.ROWS] = 0
+        st[K.DEADLINE] = time.perf_counter() + self.flush_seconds
 
     def _fill_fitness(self, block: np.ndarray) -> None:
         """The best-so-far column of the buffered rows: the running best of each

@@ -330,13 +330,14 @@ def test_compiled_row_entry_reads_any_layout_and_rejects_other_types():
     a, b = np.zeros((2, 40)), np.zeros((2, 40))
     sa, sb = np.zeros(K.STATE_SIZE), np.zeros(K.STATE_SIZE)
     for state in sa, sb:
-        state[K.AT_COORDS], state[K.K], state[K.ROWS] = 12, 10, 1
+        state[K.AT_COORDS], state[K.K], state[K.CAPACITY] = 12, 10, 2
+        state[K.ROWS], state[K.DEADLINE] = 1, math.inf
         state[K.SPREAD_ROW], state[K.EIG_ROW] = 1, 2
     told = np.array([3.0, 1.0, 2.0])
     args = (1.0, 2.0, 3.0, math.nan, told, 1.0, 1.0, 0.5)
     empty = np.empty(0)
-    fast(a, sa, *args, strided[0], 0.5, strided, empty)
-    K.fill_row(b, sb, *args, dense[0], 0.5, dense, empty)
+    assert fast(a, sa, *args, strided[0], 0.5, strided, empty)  # buffer full
+    assert K.fill_row(b, sb, *args, dense[0], 0.5, dense, empty)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(sa, sb)
     assert a[1, 12:22].tolist() == dense[0].tolist() and sa[K.ROWS] == 2
@@ -395,41 +396,3 @@ def test_a_failed_write_leaves_no_trace(tmp_path):
     data = read_log(path)
     assert data["best"].tolist() == [5.0, 3.0]
     assert data["median"].tolist() == [5.5, 4.0]
-
-
-def test_rows_hold_the_state_at_write_time(tmp_path):
-    """Rows are turned into numbers when their block is written, from the arrays
-    the strategy held at ``write``: later generations do not change them."""
-    path = tmp_path / "snap.csv"
-    opt = evostrat.CMAES(np.full(4, 2.0), 0.5, seed=2)
-    means, sigmas, bests = [], [], []
-    with RunLog(path, buffer=1000) as log:
-        for _ in range(12):
-            X = opt.ask()
-            fitness = [sphere(x) for x in X]
-            opt.tell(fitness)
-            log.write(opt)
-            means.append(opt.mean.copy())
-            sigmas.append(opt.sigma)
-            bests.append(min(fitness))
-        assert len(log._pending) == 12  # nothing written yet
-    data = read_log(path)
-    np.testing.assert_allclose(data["best"], bests, rtol=1e-15)
-    assert data["sigma"].tolist() == pytest.approx(sigmas, rel=1e-6)
-    for i in range(4):
-        np.testing.assert_allclose(data[f"mean_{i}"], [m[i] for m in means], 1e-7)
-
-
-def test_large_rows_are_written_in_smaller_blocks(tmp_path):
-    """At a large dimension the pending rows hold at most PENDING_BYTES of arrays."""
-    from evostrat import runlog
-
-    opt = evostrat.SNES(np.zeros(200_000), 0.1, seed=1, popsize=4)
-    per_row = 3 * 8 * opt.dim  # the mean and the stds (one row), the fitness aside
-    with RunLog(tmp_path / "big.csv") as log:
-        for _ in range(2 * runlog.PENDING_BYTES // per_row + 2):
-            opt.tell([float(x[0]) for x in opt.ask()])
-            log.write(opt)
-            assert log._pending_bytes <= runlog.PENDING_BYTES
-            assert len(log._pending) <= runlog.PENDING_BYTES // per_row + 1
-    assert read_log(tmp_path / "big.csv").rows == opt.generation

@@ -1,13 +1,12 @@
 """Kernels of the run log (:mod:`evostrat.runlog`): one row's statistics, CSV text.
 
-The target is a row costing < 5 % of a CMA-ES generation at n = 10, under 2.7 us
-(a generation of ``optimize`` with ``sphere`` evaluated row by row takes 52-57 us on a
-quiet machine; ``benchmarks/runlog.py``). Python's ``"%.12g" % x`` costs about 0.25 us
-a number (5.2 us for a row of 22, measured here), so the text is made by
-:func:`format_rows` for a block of rows at once, at about 0.02 us a number (0.6 us
-for a row of 32); :func:`fill_row` gathers one row's statistics in one call, and
-:func:`best_median` the generation's best and median fitness inside it (0.06 us
-at popsize 10).
+The target is a row costing < 5 % of a CMA-ES generation at n = 10 (a generation of
+``optimize`` with ``sphere`` evaluated row by row takes 100-130 us on this machine;
+``benchmarks/runlog.py``). Python's ``"%.12g" % x`` costs about 0.25 us a number
+(5.2 us for a row of 22, measured here), so the text is made by :func:`format_rows`
+for a block of rows at once, at about 0.02 us a number (0.6 us for a row of 32);
+:func:`fill_row` gathers one row's numbers in one call, with :func:`best_median`
+the generation's best and median fitness (0.06 us at popsize 10).
 
 The text is C's ``%.{d-1}e`` (``d`` significant digits, ``d.ddde+XX``: one layout for
 every number, which keeps the compiled loop's branches predictable; measured 25 %
@@ -259,8 +258,8 @@ def best_median(fits, into, out, scratch):
 
 
 #: the slots of the log's state array, read and updated by :func:`fill_row`
-(RUN, OFFSET_GENERATIONS, OFFSET_EVALS, T0, AT_COORDS, K, ROWS, LAST_GENERATION,
- LAST_EVALS, SPREAD_ROW, EIG_ROW, SCRATCH) = range(12)  # fmt: skip
+(RUN, OFFSET_GENERATIONS, OFFSET_EVALS, T0, AT_COORDS, K, ROWS, CAPACITY, DEADLINE,
+ LAST_GENERATION, LAST_EVALS, SPREAD_ROW, EIG_ROW, SCRATCH) = range(14)  # fmt: skip
 #: the slots, then the scratch of :func:`best_median`
 STATE_SIZE = SCRATCH + _INSERTION_SORT
 
@@ -268,7 +267,7 @@ STATE_SIZE = SCRATCH + _INSERTION_SORT
 #: after the first time): any layout of the 1-D arrays (``float64[:]``: a strided
 #: view is read right), so its compiled entry point can be called directly
 FILL_ROW_SIGNATURE = (
-    "void(float64[:, ::1], float64[::1], float64, float64, float64, float64, "
+    "boolean(float64[:, ::1], float64[::1], float64, float64, float64, float64, "
     "float64[:], float64, float64, float64, float64[:], float64, float64[:, :], "
     "float64[:])"
 )
@@ -277,7 +276,8 @@ FILL_ROW_SIGNATURE = (
 @njit(FILL_ROW_SIGNATURE, cache=True, error_model="numpy")
 def fill_row(buf, state, generation, evals, now, record, fits, into, out, sigma,
              mean, scale, vecs, eig):  # fmt: skip
-    """Add a row to ``buf`` (the columns of :data:`evostrat.runlog.COLUMNS`).
+    """Add a row to ``buf`` (the columns of :data:`evostrat.runlog.COLUMNS`);
+    whether the buffered rows are due to be written.
 
     The row is ``buf[state[ROWS]]``, then ``state[ROWS]`` goes up by one. ``row[0:4]
     = run, generation, evaluations, seconds`` (``state`` holds the run, the offsets
@@ -293,7 +293,8 @@ def fill_row(buf, state, generation, evals, now, record, fits, into, out, sigma,
     ``state[EIG_ROW]`` of ``vecs``, or ``eig`` where that is -1. ``axis_ratio =
     sqrt(max eig / min eig)`` and ``condition = max eig / min eig`` (pycma's axis
     ratio and condition of ``C``) are NaN where they are empty (a strategy without a
-    covariance matrix). Scalars and one state array rather than a tuple: each
+    covariance matrix). Due: ``state[CAPACITY]`` rows, or ``now`` past
+    ``state[DEADLINE]``. Scalars and one state array rather than a tuple: each
     argument costs the call about 0.03 us, a tuple of 8 about 0.3 us.
     """
     i = int(state[ROWS])
@@ -328,6 +329,7 @@ def fill_row(buf, state, generation, evals, now, record, fits, into, out, sigma,
         v = spread[j]
         row[at + k + j] = scale * math.sqrt(v) if scale > 0 else v
     state[ROWS] = i + 1
+    return i + 1 >= state[CAPACITY] or now > state[DEADLINE]
 
 
 def entry_point(dispatcher: Any) -> Any:
