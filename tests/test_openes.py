@@ -88,6 +88,30 @@ def test_top_pairs_uses_only_the_pairs_with_the_best_member(b):
         assert np.array_equal(plain.mean, opt.mean)
 
 
+@pytest.mark.parametrize("b", [1, 2, 3])
+def test_top_pairs_with_standardized_fitness_is_ars(b):
+    # ARS V2-t (Mania et al. 2018, Algorithm 1) by hand, maximizing returns r:
+    # theta += alpha / (b sigma_R) sum over the top b directions of (r+ - r-) delta,
+    # sigma_R the std of those 2b returns; evostrat with lr = 2 sigma alpha
+    popsize, nu, alpha = 8, 0.2, 0.05
+    opt = evostrat.OpenES(
+        np.linspace(-1, 2, 5), nu, popsize=popsize, seed=3, maximize=True,
+        learning_rate=2 * nu * alpha, optimizer="sgd", momentum=0.0,
+        weight_decay=0.0, rank_fitness=False, top_pairs=b,
+    )  # fmt: skip
+    theta = opt.mean.copy()
+    X = opt.ask()
+    r = -sphere(X) + np.arange(popsize) ** 1.5  # returns, no ties
+    delta = (X[0::2] - theta) / nu
+    plus, minus = r[0::2], r[1::2]
+    top = np.argsort(-np.maximum(plus, minus), kind="stable")[:b]
+    sigma_r = np.std(np.concatenate([plus[top], minus[top]]))
+    step = (plus[top] - minus[top]) @ delta[top]
+    opt.tell(r)
+    expected = theta + alpha / (b * sigma_r) * step
+    assert np.allclose(opt.mean, expected, rtol=0, atol=1e-12)
+
+
 def test_top_pairs_needs_pairs():
     with pytest.raises(ValueError, match="top_pairs needs antithetic"):
         evostrat.OpenES(np.zeros(3), 0.1, antithetic=False, top_pairs=2)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from evostrat.kernels import es_grad, rng
+from evostrat.kernels import es_grad, rng, shaping
 from evostrat.strategies.base import default_popsize
 from evostrat.strategies.mirrored.base import (
     PARALLEL_ROWS_MIN,
@@ -62,7 +62,11 @@ class OpenES(MirroredStrategy):
         :math:`\lambda` (the top-``b`` directions of Augmented Random Search, H. Mania,
         A. Guy, B. Recht, "Simple random search provides a competitive approach to
         reinforcement learning", NeurIPS 2018, Algorithm 1, V1-t/V2-t). Needs
-        ``antithetic=True``; ``b >= popsize / 2`` is the plain estimate.
+        ``antithetic=True``; ``b >= popsize / 2`` is the plain estimate. With
+        ``rank_fitness=False`` the ``2b`` rows are standardized among themselves
+        (ARS's sigma_R), so ``optimizer="sgd", momentum=0, weight_decay=0,
+        learning_rate=2 * sigma * alpha`` is ARS V2-t with step size alpha (and
+        with its observation normalization, ``evostrat.rl``'s default).
     sigma_decay : float, default 1.0
         Factor applied to sigma after each generation, in (0, 1].
     sigma_limit : float, default 0.0
@@ -180,7 +184,7 @@ class OpenES(MirroredStrategy):
 
     def _update(self, fitness: np.ndarray) -> None:
         o = self.options
-        diff, rows = self._selected(self._utilities(fitness))
+        diff, rows = self._selected(fitness)
         coeffs = diff * (-1.0 / (rows * self.sigma))
         streams = self._noise_streams()
         blocks = self._tell_blocks(streams.shape[0])
@@ -206,15 +210,25 @@ class OpenES(MirroredStrategy):
         )
         self._decay_learning_rate()
 
-    def _selected(self, utility: np.ndarray) -> tuple[np.ndarray, int]:
+    def _selected(self, fitness: np.ndarray) -> tuple[np.ndarray, int]:
         """``u_plus - u_minus`` per pair, zero outside the ``top_pairs`` pairs whose
-        better member ranks highest (ties: the lower pair), and the rows used."""
+        better member ranks highest (ties: the lower pair), and the rows used.
+
+        With ``rank_fitness=False`` the kept rows are standardized among
+        themselves: ARS's step divides by the std of the 2b returns used (Mania et
+        al. 2018, Algorithm 1, line 7: sigma_R)."""
+        utility = self._utilities(fitness)
         diff, _ = self._pair_coefficients(utility)
         b = self.options["top_pairs"]
         if b is None or b >= diff.shape[0]:
             return diff, self.popsize
         best = np.maximum(utility[0::2], utility[1::2])
-        keep = np.argsort(-best, kind="stable")[:b]
+        keep = np.sort(np.argsort(-best, kind="stable")[:b])
+        if not self.options["rank_fitness"]:
+            rows = np.stack((2 * keep, 2 * keep + 1), axis=1).ravel()
+            utility = np.zeros_like(utility)
+            utility[rows] = -shaping.zscores(fitness[rows])
+            diff, _ = self._pair_coefficients(utility)
         out = np.zeros_like(diff)
         out[keep] = diff[keep]
         return out, 2 * b
