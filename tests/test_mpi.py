@@ -51,7 +51,7 @@ def find_mpiexec() -> str:
     return found
 
 
-def mpirun(n: int, script: str, *args: str, timeout: float = 60.0):
+def mpirun(n: int, script: str, *args: str, timeout: float = 180.0):
     """Run ``mpiexec -n n python script args`` and return the CompletedProcess."""
     cmd = [find_mpiexec(), "-n", str(n), sys.executable, str(SCRIPTS / script), *args]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
