@@ -293,7 +293,7 @@ class RunLog:
         rows = int(st[K.ROWS])
         if rows and self._file is not None:
             block = self._buf[:rows]
-            self._fill_fitness(block)
+            self._fill_best_so_far(block)
             text = self._text
             for a in range(0, rows, TEXT_ROWS):
                 n = K.format_rows(block[a : a + TEXT_ROWS], self._digits, text)
@@ -302,7 +302,7 @@ class RunLog:
         st[K.ROWS] = 0
         st[K.DEADLINE] = time.perf_counter() + self.flush_seconds
 
-    def _fill_fitness(self, block: np.ndarray) -> None:
+    def _fill_best_so_far(self, block: np.ndarray) -> None:
         """The best-so-far column of the buffered rows: the running best of each
         generation's best, else of the strategy's record (column 6)."""
         sign = -1.0 if self._maximize else 1.0
