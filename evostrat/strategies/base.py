@@ -120,8 +120,7 @@ class Strategy:
         self._xbest: np.ndarray | None = None
         self._fbest = math.inf  # minimization sense
         self._fit_range = math.inf  # max - min of the last generation
-        #: the last generation's fitness as told, minimization sense, read-only
-        self._told: np.ndarray | None = None
+        self._told: np.ndarray | None = None  # last fitness told (min. sense)
         hist_len = 10 + math.ceil(30 * self.dim / self.popsize)
         self._best_hist: deque[float] = deque(maxlen=hist_len)
         self._cache: dict[str, Any] = {}
@@ -263,8 +262,7 @@ class Strategy:
             self._xbest.flags.writeable = False  # replaced, never changed: shared
             self._fbest = float(f[best])
         self._fit_range = spread
-        f.flags.writeable = False  # checked_fitness's own array: kept, shared
-        self._told = f
+        self._told, f.flags.writeable = f, False  # checked_fitness's own array
         self._best_hist.append(float(f[best]))
         self._update(f)
         if isinstance(self.sigma, np.ndarray):
