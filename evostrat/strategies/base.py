@@ -28,9 +28,8 @@ from evostrat.validation import (
     real_vector,
 )
 
-#: step sizes are capped here after every update, so samples stay finite whatever
-#: the caller does: sigma**2 times a covariance entry (at most ~1e16 by the
-#: eigenvalue floor of CMA-ES) still fits in a float64 (< 1.8e308)
+#: step sizes are capped here after every update, so samples stay finite: sigma**2
+#: times a covariance entry (<= ~1e16, CMA-ES's eigenvalue floor) fits a float64
 SIGMA_CAP = 1e100
 
 
@@ -365,8 +364,7 @@ class Strategy:
         Parameters
         ----------
         f : callable
-            ``f(x) -> float``, or with ``vectorized=True`` ``f(X) -> array`` on blocks
-            of rows.
+            ``f(x) -> float``; with ``vectorized=True``, ``f(X) -> array`` of rows.
         evaluator : evaluator, optional
             Where ``f`` runs (``SerialEvaluator`` when None).
         max_generations, max_evals, target : optional
