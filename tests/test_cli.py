@@ -243,3 +243,22 @@ def test_demo_restarts_step_size_strategies_within_the_budget():
     assert run.curve_evals == sorted(run.curve_evals)
     single = demo.run_one("pepg", problem, seed=1, generations=60)  # no restarts
     assert single.evals == budget
+
+
+def test_every_option_says_what_it_does_and_its_default_once():
+    import argparse
+
+    from evostrat.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            if action.option_strings and action.help != argparse.SUPPRESS:
+                assert action.help, (name, action.option_strings)
+        text = " ".join(command.format_help().split())
+        assert "(default: None)" not in text, name
+    run_help = " ".join(sub.choices["run"].format_help().split())
+    assert "(default 10; 2 for Schaffer)" in run_help
+    assert "(default 10; 2 for Schaffer) (default" not in run_help
+    assert "seed of the strategy (default: 1)" in run_help

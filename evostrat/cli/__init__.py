@@ -30,6 +30,17 @@ COMMANDS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's help with "(default: X)", unless the help already gives its
+    default or there is none to give (None, False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is None or action.default is False or "default" in text:
+            return text
+        return super()._get_help_string(action) or text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``evostrat`` command."""
     from evostrat import __version__
@@ -43,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", action="version", version=f"evostrat {__version__}"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = HelpFormatter
     for name in COMMANDS:
         importlib.import_module(f"evostrat.cli.{name}").add_command(sub, fmt)
     return parser

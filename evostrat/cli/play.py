@@ -22,8 +22,8 @@ def add_command(sub: Any, fmt: Any) -> None:
         "that training never uses).",
         formatter_class=fmt,
     )
-    p.add_argument("--policy", default="policy.npz")
-    p.add_argument("--episodes", type=int, default=20)
+    p.add_argument("--policy", default="policy.npz", help="file saved by train")
+    p.add_argument("--episodes", type=int, default=20, help="episodes to play")
     p.add_argument("--seed", type=int, default=TEST_SEED_START, help="first reset seed")
     p.add_argument("--max-steps", type=int, help="cut episodes after this many steps")
     p.add_argument("--render", action="store_true", help="show the environment window")

@@ -32,17 +32,23 @@ def add_command(sub: Any, fmt: Any) -> None:
     )
     p.add_argument("--dim", type=int, help="dimension (default 10; 2 for Schaffer)")
     p.add_argument("--strategy", default="cmaes", help="lower-case strategy name")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1, help="seed of the strategy")
     p.add_argument(
         "--x0", type=float, default=3.0, help="every coordinate of the start"
     )
-    p.add_argument("--sigma0", type=float, default=1.0)
+    p.add_argument("--sigma0", type=float, default=1.0, help="initial step size")
     p.add_argument("--popsize", type=int, help="population size (strategy default)")
-    p.add_argument("--max-evals", type=int, default=100_000)
+    p.add_argument("--max-evals", type=int, default=100_000, help="evaluation budget")
     p.add_argument("--target", type=float, default=1e-8, help="stop at this fitness")
     p.add_argument("--restarts", type=int, default=0, help="IPOP restarts (fmin)")
-    p.add_argument("--restart-strategy", choices=RESTART_STRATEGIES, default="ipop")
-    p.add_argument("--evaluator", choices=("serial", "pool"), default="serial")
+    p.add_argument(
+        "--restart-strategy", choices=RESTART_STRATEGIES, default="ipop",
+        help="how restarts grow the population",
+    )  # fmt: skip
+    p.add_argument(
+        "--evaluator", choices=("serial", "pool"), default="serial",
+        help="where the objective runs",
+    )  # fmt: skip
     p.add_argument("--processes", type=int, help="pool size (default: all cores)")
     p.add_argument(
         "--progress-every",

@@ -42,25 +42,33 @@ def add_command(sub: Any, fmt: Any) -> None:
 
 def _add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", default="CartPole-v1", help="registered Gymnasium id")
-    p.add_argument("--strategy", default="openes")
-    p.add_argument("--generations", type=int, default=50)
+    p.add_argument("--strategy", default="openes", help="lower-case strategy name")
+    p.add_argument("--generations", type=int, default=50, help="generations to train")
     p.add_argument("--popsize", type=int, help="population size (strategy default)")
-    p.add_argument("--sigma0", type=float, default=0.1)
+    p.add_argument("--sigma0", type=float, default=0.1, help="initial step size")
     p.add_argument("--seed", type=int, default=0, help="seed of the strategy")
     p.add_argument("--env-seed", type=int, default=0, help="root of the reset seeds")
     p.add_argument("--hidden", default="", help="hidden sizes, e.g. 16 or 32,32")
-    p.add_argument("--activation", choices=("tanh", "relu"), default="tanh")
+    p.add_argument(
+        "--activation", choices=("tanh", "relu"), default="tanh",
+        help="of the hidden layers",
+    )  # fmt: skip
     p.add_argument(
         "--squash", choices=("tanh", "clip"), default="tanh", help="Box actions"
     )
     p.add_argument("--episodes", type=int, default=1, help="episodes per evaluation")
     p.add_argument("--max-steps", type=int, help="cut episodes after this many steps")
     p.add_argument("--eval-every", type=int, default=10, help="0: only at the end")
-    p.add_argument("--eval-episodes", type=int, default=10)
+    p.add_argument(
+        "--eval-episodes", type=int, default=10, help="episodes of a validation"
+    )
     p.add_argument(
         "--no-normalize", action="store_true", help="no observation normalization"
     )
-    p.add_argument("--action-noise", type=float, default=0.0)
+    p.add_argument(
+        "--action-noise", type=float, default=0.0,
+        help="std of Gaussian noise added to actions in training",
+    )  # fmt: skip
     p.add_argument("--action-bound", type=float, help="clip unbounded Box actions")
     p.add_argument("--max-env-steps", type=int, help="budget of training steps")
     p.add_argument("--max-seconds", type=float, help="budget of wall seconds")
@@ -73,7 +81,10 @@ def _add_training_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _add_run_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--evaluator", choices=EVALUATORS, default="serial")
+    p.add_argument(
+        "--evaluator", choices=EVALUATORS, default="serial",
+        help="where the episodes run",
+    )  # fmt: skip
     p.add_argument("--processes", type=int, help="pool size (default: all cores)")
     p.add_argument("--out", default="policy.npz", help="best validated policy")
     p.add_argument("--out-last", help="also save the last validated center here")

@@ -30,7 +30,7 @@ def add_command(sub: Any, fmt: Any) -> None:
         default="0,1,2,4,8,16,32,64",
         help="comma-separated generations, one panel each",
     )
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1, help="seed of the strategy")
     p.add_argument("--sigma0", type=float, help="initial step size (demo setting)")
     p.add_argument("--popsize", type=int, help="population size (demo setting)")
     p.add_argument(

@@ -1,10 +1,10 @@
 """Kernels of the run log (:mod:`evostrat.runlog`): one row's statistics, CSV text.
 
-The target is a row costing < 5 % of a CMA-ES generation at n = 10 (a generation of
-``optimize`` with ``sphere`` evaluated row by row takes 100-130 us on this machine;
-``benchmarks/runlog.py``). Python's ``"%.12g" % x`` costs about 0.25 us a number
+The target is a row costing < 5 % of a CMA-ES generation at n = 10 (a generation
+of ``optimize`` with ``sphere`` evaluated row by row takes 70-130 us on this
+machine, whose speed drifts; ``benchmarks/runlog.py``). Python's ``"%.12g" % x`` costs about 0.25 us a number
 (5.2 us for a row of 22, measured here), so the text is made by :func:`format_rows`
-for a block of rows at once, at about 0.02 us a number (0.6 us for a row of 32);
+for a block of rows at once, at about 0.026 us a number (0.8 us for a row of 32);
 :func:`fill_row` gathers one row's numbers in one call, with :func:`best_median`
 the generation's best and median fitness (0.06 us at popsize 10).
 
@@ -184,10 +184,11 @@ def format_rows(block, digits, out):
 
     Notes
     -----
-    The digit counts of the run log's columns (7, 8, 15 and 16: see
-    ``evostrat.runlog_columns.DIGITS``) are compile-time constants of their own
-    branch, so that their digit loops are unrolled (measured 1.4x faster than one
-    loop for all; the text is the same).
+    One loop for every digit count. Branches specialized to the log's digit counts
+    (7, 8, 15, 16, their digit loops unrolled) formatted 1.3x faster (20 against
+    26 ns a number, 1000 rows of 32 columns) but took 16 s instead of 3 s to
+    compile, a silent pause at the first write of every new installation: 0.2 us
+    a row was not worth it.
     """
     rows, cols = block.shape
     bits = block.view(np.int64)
@@ -197,17 +198,8 @@ def format_rows(block, digits, out):
             if j:
                 out[pos] = _COMMA
                 pos += 1
-            v, b, d = block[i, j], bits[i, j], digits[j]
-            if d == 7:
-                pos = _write_cell(v, b, 7, out, pos)
-            elif d == 8:
-                pos = _write_cell(v, b, 8, out, pos)
-            elif d == 16:
-                pos = _write_cell(v, b, 16, out, pos)
-            elif d == 15:
-                pos = _write_cell(v, b, 15, out, pos)
-            else:
-                pos = _write_cell(v, b, d, out, pos)
+            v, b = block[i, j], bits[i, j]
+            pos = _write_cell(v, b, digits[j], out, pos)
         out[pos] = _NEWLINE
         pos += 1
     return pos
