@@ -158,9 +158,20 @@ def ql_eigh(A):
     VT = A.copy()  # V transposed: the O(n^3) loops run along rows
     d = np.empty(n)
     e = np.zeros(n)
+    _tridiagonalize(VT, d, e)
+    ok = _implicit_ql(VT, d, e)
+    ev, B = _ascending(d, VT)
+    return ev, B, ok
+
+
+@njit(cache=True)
+def _tridiagonalize(VT, d, e):
+    """tred2: Householder reduction of the symmetric ``VT`` to a tridiagonal
+    matrix (diagonal ``d``, subdiagonal ``e[1:]``), ``VT`` becoming the transposed
+    product of the transformations (Martin, Reinsch & Wilkinson 1968)."""
+    n = VT.shape[0]
     for j in range(n):
         d[j] = VT[j, n - 1]
-    # Householder tridiagonalization (tred2)
     for i in range(n - 1, 0, -1):
         scale = 0.0
         h = 0.0
@@ -228,7 +239,14 @@ def ql_eigh(A):
         VT[j, n - 1] = 0.0
     VT[n - 1, n - 1] = 1.0
     e[0] = 0.0
-    # implicit QL (tql2)
+
+
+@njit(cache=True)
+def _implicit_ql(VT, d, e):
+    """tql2: the eigenvalues of the tridiagonal (``d``, ``e``) into ``d``, the
+    rotations applied to the rows of ``VT`` (Bowdler et al. 1968); False if some
+    eigenvalue took more than 60 iterations."""
+    n = VT.shape[0]
     for i in range(1, n):
         e[i - 1] = e[i]
     e[n - 1] = 0.0
@@ -289,6 +307,14 @@ def ql_eigh(A):
                 ok = False
         d[l] = d[l] + f
         e[l] = 0.0
+    return ok
+
+
+@njit(cache=True)
+def _ascending(d, VT):
+    """The eigenvalues ``d`` in ascending order and the eigenvectors (rows of
+    ``VT``) as the columns of ``B``, in the same order."""
+    n = d.shape[0]
     order = np.arange(n)  # ascending eigenvalues: insertion sort (n is small)
     for i in range(1, n):
         j = i
@@ -301,4 +327,4 @@ def ql_eigh(A):
         ev[j] = d[order[j]]
         for i in range(n):
             B[i, j] = VT[order[j], i]
-    return ev, B, ok
+    return ev, B
