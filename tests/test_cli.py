@@ -257,7 +257,7 @@ def test_every_option_says_what_it_does_and_its_default_once():
             if action.option_strings and action.help != argparse.SUPPRESS:
                 assert action.help, (name, action.option_strings)
         text = " ".join(command.format_help().split())
-        assert "(default: None)" not in text, name
+        assert "(default: None)" not in text and "(default: )" not in text, name
     run_help = " ".join(sub.choices["run"].format_help().split())
     assert "(default 10; 2 for Schaffer)" in run_help
     assert "(default 10; 2 for Schaffer) (default" not in run_help

@@ -32,11 +32,12 @@ COMMANDS: tuple[str, ...] = (
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Each option's help with "(default: X)", unless the help already gives its
-    default or there is none to give (None, False)."""
+    default or there is none to give (None, False, "")."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if action.default is None or action.default is False or "default" in text:
+        nothing = action.default is None or action.default is False
+        if nothing or action.default == "" or "default" in text:
             return text
         return super()._get_help_string(action) or text
 
