@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import tempfile
 import time
 
@@ -80,33 +79,29 @@ def measure(name: str, args: argparse.Namespace, path: str) -> dict:
         "us_per_row": 1e6 * (min(wall_l) - min(wall_p)) / gens,
         "overhead_percent": 100.0 * (min(wall_l) / min(wall_p) - 1.0),
         "overhead_percent_paired": paired(wall_p, wall_l),
-        "overhead_percent_paired_90": paired_interval(wall_p, wall_l),
-        "paired_ratios": [b / a for a, b in zip(wall_p, wall_l, strict=True)],
+        "overhead_percent_paired_90": ratio_interval(ratios(wall_p, wall_l)),
+        "paired_ratios": ratios(wall_p, wall_l).tolist(),
         "cpu_overhead_percent": 100.0 * (min(cpu_l) / min(cpu_p) - 1.0),
         "cpu_overhead_percent_paired": paired(cpu_p, cpu_l),
     }
 
 
+def ratios(plain: list[float], logged: list[float]) -> np.ndarray:
+    """logged / plain of each sample's two runs, which ran back to back: a slow
+    spell of the machine (another process, the CPU's clock) slows both, so their
+    ratio scatters less than the fastest or median runs of each arm compared
+    across the whole benchmark."""
+    return np.array(logged) / np.array(plain)
+
+
 def paired(plain: list[float], logged: list[float]) -> float:
-    """The median over samples of logged / plain - 1 (percent) of the two runs of a
-    sample, which ran back to back: a slow spell of the machine (another process,
-    the CPU's clock) slows both, so their ratio scatters less than the fastest or
-    median runs of each arm compared across the whole benchmark."""
-    return 100.0 * (
-        statistics.median(b / a for a, b in zip(plain, logged, strict=True)) - 1.0
-    )
-
-
-def paired_interval(
-    plain: list[float], logged: list[float], draws: int = 2000
-) -> tuple[float, float]:
-    """A 90 % bootstrap interval of :func:`paired` (samples resampled in pairs,
-    a fixed generator: the same runs give the same interval)."""
-    return ratio_interval(np.array(logged) / np.array(plain), draws)
+    """The median over samples of :func:`ratios` - 1, in percent."""
+    return 100.0 * (float(np.median(ratios(plain, logged))) - 1.0)
 
 
 def ratio_interval(ratios: np.ndarray, draws: int = 2000) -> tuple[float, float]:
-    """A 90 % bootstrap interval of the median of ``ratios`` - 1, in percent."""
+    """A 90 % bootstrap interval of the median of ``ratios`` - 1, in percent (samples
+    resampled with a fixed generator: the same runs give the same interval)."""
     rng = np.random.default_rng(0)
     picks = rng.integers(0, len(ratios), size=(draws, len(ratios)))
     medians = np.median(ratios[picks], axis=1)
