@@ -5,8 +5,9 @@ of ``optimize`` with ``sphere`` evaluated row by row takes 70-130 us on this
 machine, whose speed drifts; ``benchmarks/runlog.py``). Python's ``"%.12g" % x``
 costs about 0.25 us a number (5.2 us for a row of 22, measured here), so the text
 is made by :func:`format_rows` for a block of rows at once, at about 0.026 us a
-number (0.8 us for a row of 32); :func:`fill_row` gathers one row's numbers in one call, with :func:`best_median`
-the generation's best and median fitness (0.06 us at popsize 10).
+number (0.8 us for a row of 32); :func:`fill_row` gathers one row's numbers in one
+call, with :func:`best_median` the generation's best and median fitness (0.06 us
+at popsize 10).
 
 The text is C's ``%.{d-1}e`` (``d`` significant digits, ``d.ddde+XX``: one layout for
 every number, which keeps the compiled loop's branches predictable; measured 25 %
