@@ -34,7 +34,7 @@ import math
 import sys
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from os import PathLike
 from typing import Any
 
@@ -56,6 +56,10 @@ FLUSH_SECONDS = 5.0
 TEXT_ROWS = 1000
 _EMPTY = np.empty(0)
 _now = time.perf_counter
+
+
+def _no_strategy() -> None:
+    """The strategy of a log that has no run yet."""
 
 
 def _kernels() -> Any:
@@ -138,16 +142,22 @@ class RunLog:
         self._at_coords = len(COLUMNS) + len(extra)
         self._t0 = time.perf_counter()
         self._k = -1  # coordinates logged (set by the first row)
-        # from the first row on (_allocate): the rows, the kernels, the log's state
-        # (evostrat.kernels.runlog.STATE_SIZE slots), the text buffer, the digits
-        self._buf = self._state = self._text = self._digits = _EMPTY
+        # from the first row on (_allocate): the log's state and rows in one array
+        # (evostrat.kernels.runlog.fill_row) and views of the two, the kernels,
+        # the text buffer, the digits
+        self._log = self._state = self._text = self._digits = _EMPTY
+        self._buf: np.ndarray = _EMPTY
         self._kernels: Any = None
         self._fill_row: Any = None
-        self._opt: weakref.ref | None = None
+        # the strategy of the current run (a weak reference: the log does not keep
+        # it alive; typed to give Any, so that ``is`` does not narrow ``opt``)
+        self._opt: Callable[[], Any] = _no_strategy
+        # whether write() may take the lean way: a CMA strategy's row from the
+        # values it was told, no extra columns, on the writing process
+        self._lean = False
         self._has_eig = False
         self.run = -1
         self._cma = False
-        self._best = math.nan  # best so far over the written rows, user's sense
         self._maximize = False
         self.closed = False
 
@@ -166,38 +176,52 @@ class RunLog:
         **extra : float
             Values of the ``extra_columns``.
         """
+        # the lean way (benchmarks/runlog.py measures a row against a generation:
+        # each attribute read here costs about 1 % of the target); anything it
+        # does not take (no tell yet: _told None) goes the general way
+        if self._lean and fitness is None and not extra and self._opt() is opt:
+            try:
+                due = self._fill_row(self._log, opt.generation, opt.evals, _now(),
+                                     opt.sigma, math.nan, opt._told, 1.0, opt.mean,
+                                     opt._vecs)  # fmt: skip
+            except TypeError:
+                pass
+            else:
+                if due:
+                    self.flush()
+                return
+        self._write(opt, fitness, extra)
+
+    def _write(self, opt: Any, fitness: Any, extra: dict[str, Any]) -> None:
+        """:meth:`write`, every case."""
         if self.closed:
             raise ValueError(f"write() on a closed RunLog ({self.path})")
         if extra:
             self._check_extra(extra)
         if not self.main:
             return
-        ref = self._opt
-        if ref is None or ref() is not opt:
+        if self._opt() is not opt:
             self._start_run(opt)
-        # the cost of this method is measured by benchmarks/runlog.py: keep it lean
-        out = -1.0 if self._maximize else 1.0
         if fitness is None:  # what the strategy was told (minimization sense)
             fits, into = getattr(opt, "_told", None), 1.0
             if fits is None:
                 fits = _EMPTY
         else:
-            fits, into = _as_fitness(fitness), out
+            fits, into = _as_fitness(fitness), -1.0 if self._maximize else 1.0
         record = self._record(opt) if fits.size == 0 else math.nan
         sigma = opt.sigma
-        if self._cma:  # sigma * sqrt(diag C), what _stds() returns, no temporaries;
-            # diag C and the eigenvalues: rows of _vecs (two calls cost 0.3 us)
-            scale, vecs, eig = sigma, opt._vecs, _EMPTY
+        if self._cma:  # diag C and the eigenvalues: rows of _vecs
+            vecs = opt._vecs
         else:
-            scale, vecs = 0.0, opt._stds()[np.newaxis]
-            eig = opt.eigenvalues if self._has_eig else _EMPTY
+            vecs = opt._stds()[np.newaxis]
+            if self._has_eig:
+                vecs = np.vstack((vecs, opt.eigenvalues))
             if type(sigma) is not float:
                 sigma = float(np.mean(sigma))
         if self._extra_at:
             self._put_extra(self._buf[int(self._state[self._kernels.ROWS])], extra)
-        due = self._fill_row(self._buf, self._state, opt.generation, opt.evals,
-                             _now(), record, fits, into, out, sigma, opt.mean,
-                             scale, vecs, eig)  # fmt: skip
+        due = self._fill_row(self._log, opt.generation, opt.evals, _now(), sigma,
+                             record, fits, into, opt.mean, vecs)  # fmt: skip
         if due:
             self.flush()
 
@@ -246,8 +270,13 @@ class RunLog:
         self._has_eig = hasattr(type(opt), "eigenvalues")
         rows: tuple[int, int] = getattr(type(opt), "_LOG_ROWS", (0, -1))
         self._cma = rows[1] >= 0 and isinstance(opt.sigma, float)
-        st[K.SPREAD_ROW], st[K.EIG_ROW] = rows if self._cma else (0, -1)
+        st[K.SPREAD_ROW], st[K.EIG_ROW] = (
+            rows if self._cma else (0, 1 if self._has_eig else -1)
+        )
+        st[K.SCALE_BY_SIGMA] = self._cma
+        self._lean = self._cma and not self._extra_at
         self._maximize = bool(getattr(opt, "maximize", False))
+        st[K.SIGN] = -1.0 if self._maximize else 1.0
         self._write_text(
             f"# run {self.run}: {type(opt).__name__} dim={opt.dim} "
             f"popsize={opt.popsize} seed={getattr(opt, 'seed', None)} "
@@ -258,14 +287,17 @@ class RunLog:
         k = self._k
         names = [*COLUMNS, *self.extra_columns]
         names += [f"mean_{i}" for i in range(k)] + [f"std_{i}" for i in range(k)]
-        self._buf = np.full((self.buffer, len(names)), math.nan)
         self._kernels = K = _kernels()
+        self._log = np.full(K.STATE_SIZE + self.buffer * len(names), math.nan)
+        self._state = st = self._log[: K.STATE_SIZE]
+        self._buf = self._log[K.STATE_SIZE :].reshape(self.buffer, len(names))
         self._fill_row = K.entry_point(K.fill_row)
         # the text is made TEXT_ROWS rows at a time, into one reused buffer
         self._text = np.empty(
-            min(self.buffer, TEXT_ROWS) * (len(names) * K.CELL_BYTES + 1), np.uint8
+            K.text_bytes(min(self.buffer, TEXT_ROWS), len(names)), np.uint8
         )
-        self._state = st = np.zeros(K.STATE_SIZE)
+        st[:] = 0.0
+        st[K.BEST], st[K.COLS] = math.nan, len(names)
         st[K.T0], st[K.AT_COORDS], st[K.K] = self._t0, self._at_coords, k
         st[K.CAPACITY], st[K.DEADLINE] = self.buffer, self._t0 + self.flush_seconds
         self._digits = column_digits(names, self.extra_columns)
@@ -293,7 +325,6 @@ class RunLog:
         rows = int(st[K.ROWS])
         if rows and self._file is not None:
             block = self._buf[:rows]
-            self._fill_best_so_far(block)
             text = self._text
             for a in range(0, rows, TEXT_ROWS):
                 n = K.format_rows(block[a : a + TEXT_ROWS], self._digits, text)
@@ -302,19 +333,11 @@ class RunLog:
         st[K.ROWS] = 0
         st[K.DEADLINE] = time.perf_counter() + self.flush_seconds
 
-    def _fill_best_so_far(self, block: np.ndarray) -> None:
-        """The best-so-far column of the buffered rows: the running best of each
-        generation's best, else of the strategy's record (column 6)."""
-        sign = -1.0 if self._maximize else 1.0
-        cand = np.where(np.isnan(block[:, 4]), block[:, 6], block[:, 4])
-        running = np.fmin.accumulate(np.r_[sign * self._best, sign * cand])[1:]
-        block[:, 6] = sign * running
-        self._best = float(block[-1, 6])
-
     def close(self) -> None:
         """Write what is buffered and close the file (again: nothing happens)."""
         if self.closed:
             return
+        self._lean = False
         try:
             self.flush()
         finally:

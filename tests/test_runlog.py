@@ -253,6 +253,16 @@ def test_integer_columns_are_exact():
     block = np.array([[0.0, 7.0, 2.0**53, -12.0, math.nan]])
     text = text_of(block, np.zeros(5, np.int64)).decode()
     assert text == f"0,7,{2**53},-12,\n"
+    # every digit count, each side of a power of ten (groups of 8 digits)
+    ints = [x for k in range(1, 16) for x in (10**k - 1, 10**k, 10**k + 1)]
+    text = text_of(np.array([ints], dtype=float), np.zeros(len(ints), np.int64))
+    assert text.decode() == ",".join(map(str, ints)) + "\n"
+
+
+def test_decimal_exponent_from_the_binary_one():
+    """format_rows's floor(e2 log10 2) by integers, for every double's e2."""
+    e2 = np.arange(-1074, 1024)
+    assert np.array_equal((e2 * 78913) >> 18, np.floor(e2 * math.log10(2.0)))
 
 
 def test_fitness_reused_by_the_caller_is_copied(tmp_path):
@@ -327,25 +337,26 @@ def test_compiled_row_entry_reads_any_layout_and_rejects_other_types():
     assert fast is not K.fill_row  # the fast path exists in this numba
     base = np.arange(60.0).reshape(3, 20)
     strided, dense = base[:, ::2], np.ascontiguousarray(base[:, ::2])
-    a, b = np.zeros((2, 40)), np.zeros((2, 40))
-    sa, sb = np.zeros(K.STATE_SIZE), np.zeros(K.STATE_SIZE)
-    for state in sa, sb:
+    a, b = (np.zeros(K.STATE_SIZE + 2 * 40) for _ in range(2))
+    for state in a, b:
         state[K.AT_COORDS], state[K.K], state[K.CAPACITY] = 12, 10, 2
-        state[K.ROWS], state[K.DEADLINE] = 1, math.inf
+        state[K.ROWS], state[K.DEADLINE], state[K.COLS] = 1, math.inf, 40
         state[K.SPREAD_ROW], state[K.EIG_ROW] = 1, 2
+        state[K.SIGN], state[K.SCALE_BY_SIGMA], state[K.BEST] = 1.0, 1.0, 1.5
     told = np.array([3.0, 1.0, 2.0])
-    args = (1.0, 2.0, 3.0, math.nan, told, 1.0, 1.0, 0.5)
-    empty = np.empty(0)
-    assert fast(a, sa, *args, strided[0], 0.5, strided, empty)  # buffer full
-    assert K.fill_row(b, sb, *args, dense[0], 0.5, dense, empty)
+    args = (1.0, 2.0, 3.0, 0.5, math.nan, told, 1.0)
+    assert fast(a, *args, strided[0], strided)  # buffer full
+    assert K.fill_row(b, *args, dense[0], dense)
     np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(sa, sb)
-    assert a[1, 12:22].tolist() == dense[0].tolist() and sa[K.ROWS] == 2
-    assert a[1, 4:6].tolist() == [1.0, 2.0]  # the best and median told
-    np.testing.assert_allclose(a[1, 22:32], 0.5 * np.sqrt(dense[1]))
-    assert a[1, 11] == dense[2].max() / dense[2].min()  # the condition of row 2
+    row = a[K.STATE_SIZE + 40 :]
+    assert row[12:22].tolist() == dense[0].tolist() and a[K.ROWS] == 2
+    assert row[4:8].tolist() == [1.0, 2.0, 1.0, 0.5]  # best, median, so far, sigma
+    assert a[K.BEST] == 1.0
+    np.testing.assert_allclose(row[22:32], 0.5 * np.sqrt(dense[1]))
+    assert row[11] == dense[2].max() / dense[2].min()  # the condition of row 2
     with pytest.raises(TypeError):
-        fast(a, sa, *args, dense[0].astype(np.float32), 0.5, dense, empty)
+        fast(a, *args, dense[0].astype(np.float32), dense)
+    assert a[K.ROWS] == 2  # refused before anything was written
 
 
 @settings(max_examples=80, deadline=None)

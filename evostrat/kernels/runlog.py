@@ -26,41 +26,61 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-_COMMA, _NEWLINE, _DOT, _MINUS, _PLUS, _ZERO, _E = 44, 10, 46, 45, 43, 48, 101
+_COMMA, _NEWLINE, _DOT, _MINUS, _PLUS, _E = 44, 10, 46, 45, 43, 101
 #: 10.0**k for k = 0..308 (a table lookup is several times cheaper than pow)
 _POW10 = np.array([10.0**k for k in range(309)])
 _UPOW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
 #: the two digits of 0..99, one pair per number (half the divisions of one by one)
-_LOG10_2 = math.log10(2.0)
 _PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), np.uint8)
 
 
+#: the two ASCII digits of 0..99 packed in an integer, the first in the low byte
+_PAIR16 = np.array([48 + i // 10 | (48 + i % 10) << 8 for i in range(100)], np.uint64)
+_E8 = np.uint64(100_000_000)
+
+
 @njit(cache=True, error_model="numpy", inline="always")
-def _put_digits(u, n, out, pos):
-    """The ``n`` lowest decimal digits of ``u`` (an uint64) at ``out[pos:pos+n]``."""
-    j = pos + n
-    hundred = np.uint64(100)
-    while j - pos >= 2:
-        q = u // hundred  # unsigned division by a constant: a multiplication
-        r = 2 * (u - q * hundred)
-        j -= 2
-        out[j] = _PAIRS[r]
-        out[j + 1] = _PAIRS[r + 1]
-        u = q
-    if j > pos:
-        out[pos] = _ZERO + np.uint8(u % np.uint64(10))
-    return pos + n
+def _ascii8(u):
+    """The 8 decimal digits of ``u`` < 10**8 (leading zeros) as ASCII, packed in an
+    uint64, the first digit in the low byte. Two halves of four digits, each two
+    pairs: the divisions (multiplications by constants) do not wait for each
+    other, and there is no loop to mispredict."""
+    hi = u // np.uint64(10_000)
+    lo = u - hi * np.uint64(10_000)
+    a = hi // np.uint64(100)
+    c = lo // np.uint64(100)
+    return (_PAIR16[a] | _PAIR16[hi - a * np.uint64(100)] << np.uint64(16)
+            | _PAIR16[c] << np.uint64(32) | _PAIR16[lo - c * np.uint64(100)] << np.uint64(48))  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _put8(w, out, pos):
+    """The 8 bytes of ``w`` (low byte first) at ``out[pos:pos+8]``."""
+    for k in range(8):
+        out[pos + k] = np.uint8(w >> np.uint64(8 * k) & np.uint64(255))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _put_many_digits(u, n, out, pos):
-    """As :func:`_put_digits`; more than 8 digits in two halves whose divisions do
-    not wait for each other (the CPU overlaps them)."""
-    if n <= 8:
-        return _put_digits(u, n, out, pos)
-    high = u // np.uint64(100_000_000)
-    _put_digits(u - high * np.uint64(100_000_000), 8, out, pos + n - 8)
-    _put_digits(high, n - 8, out, pos)
+    """The ``n`` lowest decimal digits of ``u`` (an uint64, ``n`` <= 20) at
+    ``out[pos:pos+n]``, in groups of 8 (a group is written whole: up to 7 bytes
+    after ``pos + n`` are overwritten too, so ``out`` needs that room)."""
+    g1 = g2 = np.uint64(0)
+    m = n
+    if m > 8:
+        q = u // _E8
+        g2 = _ascii8(u - q * _E8)
+        u, m = q, m - 8
+        if m > 8:
+            q = u // _E8
+            g1 = _ascii8(u - q * _E8)
+            u, m = q, m - 8
+    _put8(_ascii8(u) >> np.uint64(8 * (8 - m)), out, pos)  # its m digits
+    if n > 8:
+        if n > 16:
+            _put8(g1, out, pos + m)
+            m += 8
+        _put8(g2, out, pos + m)
     return pos + n
 
 
@@ -87,7 +107,8 @@ def _scaled_digits(v, digits, bits):
     # read from the exponent bits (a subnormal's from frexp), cheaper than frexp
     biased = (bits >> 52) & 0x7FF
     e2 = biased - 1023 if biased else math.frexp(v)[1] - 1
-    e = int(math.floor(e2 * _LOG10_2))
+    e = (e2 * 78913) >> 18  # floor(e2 log10 2), exact for |e2| <= 1100 (checked
+    # in tests; Ryu's log10Pow2): no call to a floor function per number
     low, high = _UPOW10[digits - 1], _UPOW10[digits]
     d = np.uint64(0)
     for _ in range(3):
@@ -162,6 +183,13 @@ def _write_cell(v, bits, digits, out, pos):
 CELL_BYTES = 26
 
 
+def text_bytes(rows: int, cols: int) -> int:
+    """Room :func:`format_rows` needs for ``rows`` rows of ``cols`` cells: the
+    longest cells, the newlines, and 8 bytes that the last group of digits may
+    write past the text (:func:`_put_many_digits`)."""
+    return rows * (cols * CELL_BYTES + 1) + 8
+
+
 @njit(cache=True, error_model="numpy")
 def format_rows(block, digits, out):
     """CSV text of ``block`` (rows, cols) into ``out``: one line a row,
@@ -175,7 +203,7 @@ def format_rows(block, digits, out):
         Significant digits of each column (1 to 17); 0 writes the column as
         integers (whole numbers below 2**53).
     out : ndarray of uint8
-        Room for the text: at least ``rows * (cols * CELL_BYTES + 1)`` bytes.
+        Room for the text: at least ``text_bytes(rows, cols)`` bytes.
 
     Returns
     -------
@@ -209,7 +237,7 @@ def format_rows(block, digits, out):
 def text_of(block: np.ndarray, digits: np.ndarray) -> bytes:
     """The CSV text of ``block`` (:func:`format_rows` into a new buffer)."""
     rows, cols = block.shape
-    out = np.empty(rows * (cols * CELL_BYTES + 1), np.uint8)
+    out = np.empty(text_bytes(rows, cols), np.uint8)
     return out[: format_rows(block, digits, out)].tobytes()
 
 
@@ -250,56 +278,20 @@ def best_median(fits, into, out, scratch):
     return out * F[0], out * 0.5 * (F[(n - 1) // 2] + F[n // 2])
 
 
-#: the slots of the log's state array, read and updated by :func:`fill_row`
+#: the slots of the log's state array (the first STATE_SIZE numbers of the log's one
+#: array, the rows after them), read and updated by :func:`fill_row`
 (RUN, OFFSET_GENERATIONS, OFFSET_EVALS, T0, AT_COORDS, K, ROWS, CAPACITY, DEADLINE,
- LAST_GENERATION, LAST_EVALS, SPREAD_ROW, EIG_ROW, SCRATCH) = range(14)  # fmt: skip
+ LAST_GENERATION, LAST_EVALS, SPREAD_ROW, EIG_ROW, COLS, SIGN, SCALE_BY_SIGMA, BEST,
+ SCRATCH) = range(18)  # fmt: skip
 #: the slots, then the scratch of :func:`best_median`
 STATE_SIZE = SCRATCH + _INSERTION_SORT
 
-#: fill_row's one signature, compiled when this module is imported (from the cache
-#: after the first time): any layout of the 1-D arrays (``float64[:]``: a strided
-#: view is read right), so its compiled entry point can be called directly
-FILL_ROW_SIGNATURE = (
-    "boolean(float64[:, ::1], float64[::1], float64, float64, float64, float64, "
-    "float64[:], float64, float64, float64, float64[:], float64, float64[:, :], "
-    "float64[:])"
-)
 
-
-@njit(FILL_ROW_SIGNATURE, cache=True, error_model="numpy")
-def fill_row(buf, state, generation, evals, now, record, fits, into, out, sigma,
-             mean, scale, vecs, eig):  # fmt: skip
-    """Add a row to ``buf`` (the columns of :data:`evostrat.runlog.COLUMNS`);
-    whether the buffered rows are due to be written.
-
-    The row is ``buf[state[ROWS]]``, then ``state[ROWS]`` goes up by one. ``row[0:4]
-    = run, generation, evaluations, seconds`` (``state`` holds the run, the offsets
-    of the finished runs and the time the log was opened); ``row[4:6]``, the best
-    and median of ``fits`` (:func:`best_median`: ``into`` and ``out`` are its signs);
-    ``row[6] = record`` (the best so far a strategy knows, or NaN: the log's running
-    best is made from both when the block is written), ``row[7] = sigma``;
-    ``row[8:12] = min_std, max_std, axis_ratio, condition``; ``row[at_coords:at_coords
-    + 2 k] = mean[:k], stds[:k]``. The standard deviations are ``scale *
-    sqrt(spread)`` (CMA: sigma and the diagonal of ``C``) where ``scale > 0``, else
-    ``spread`` itself; ``spread`` is row ``state[SPREAD_ROW]`` of ``vecs`` (a CMA
-    strategy's ``_vecs``, or the stds as one row). The eigenvalues of ``C`` are row
-    ``state[EIG_ROW]`` of ``vecs``, or ``eig`` where that is -1. ``axis_ratio =
-    sqrt(max eig / min eig)`` and ``condition = max eig / min eig`` (pycma's axis
-    ratio and condition of ``C``) are NaN where they are empty (a strategy without a
-    covariance matrix). Due: ``state[CAPACITY]`` rows, or ``now`` past
-    ``state[DEADLINE]``. Scalars and one state array rather than a tuple: each
-    argument costs the call about 0.03 us, a tuple of 8 about 0.3 us.
-    """
-    i = int(state[ROWS])
-    row = buf[i]
-    row[0], row[1] = state[RUN], generation + state[OFFSET_GENERATIONS]
-    row[2], row[3] = evals + state[OFFSET_EVALS], now - state[T0]
-    state[LAST_GENERATION], state[LAST_EVALS] = generation, evals
-    row[4], row[5] = best_median(fits, into, out, state[SCRATCH:])
-    row[6], row[7] = record, sigma
+@njit(cache=True, error_model="numpy", inline="always")
+def _fill_spread(row, state, sigma, mean, vecs):
+    """``row[8:12]`` and the mean's and stds' coordinates (see :func:`fill_row`)."""
+    scale = sigma if state[SCALE_BY_SIGMA] else 0.0
     spread = vecs[int(state[SPREAD_ROW])]
-    if state[EIG_ROW] >= 0:
-        eig = vecs[int(state[EIG_ROW])]
     lo, hi = math.inf, -math.inf
     for j in range(spread.shape[0]):
         v = spread[j]
@@ -308,19 +300,73 @@ def fill_row(buf, state, generation, evals, now, record, fits, into, out, sigma,
     if scale > 0:
         lo, hi = scale * math.sqrt(lo), scale * math.sqrt(hi)
     row[8], row[9] = lo, hi
-    if eig.shape[0]:
+    row[10] = row[11] = math.nan
+    if state[EIG_ROW] >= 0:
+        eig = vecs[int(state[EIG_ROW])]
         a, b = math.inf, -math.inf
         for j in range(eig.shape[0]):
             a = min(a, eig[j])
             b = max(b, eig[j])
         row[10], row[11] = math.sqrt(b / a), b / a
-    else:
-        row[10] = row[11] = math.nan
     at, k = int(state[AT_COORDS]), int(state[K])
     for j in range(k):
         row[at + j] = mean[j]
         v = spread[j]
         row[at + k + j] = scale * math.sqrt(v) if scale > 0 else v
+
+
+#: fill_row's one signature, compiled when this module is imported (from the cache
+#: after the first time): any layout of the 1-D arrays (``float64[:]``: a strided
+#: view is read right), so its compiled entry point can be called directly
+FILL_ROW_SIGNATURE = (
+    "boolean(float64[::1], float64, float64, float64, float64, float64, float64[:], "
+    "float64, float64[:], float64[:, :])"
+)
+
+
+@njit(FILL_ROW_SIGNATURE, cache=True, error_model="numpy")
+def fill_row(log, generation, evals, now, sigma, record, fits, into, mean, vecs):
+    """Add a row to ``log`` (the columns of :data:`evostrat.runlog.COLUMNS`);
+    whether the buffered rows are due to be written.
+
+    ``log[:STATE_SIZE]`` is the state (the slots above), then come
+    ``state[CAPACITY]`` rows of ``state[COLS]`` numbers; the row written is number
+    ``state[ROWS]``, which then goes up by one. ``row[0:4] = run, generation,
+    evaluations, seconds`` (``state`` holds the run, the offsets of the finished
+    runs and the time the log was opened); ``row[4:6]``, the best and median of
+    ``fits`` (:func:`best_median`: ``into`` turns them to the minimization sense,
+    ``state[SIGN]`` back to the user's); ``row[6]``, the best so far over the rows
+    (``state[BEST]``) of each row's best, or of ``record`` (the best a strategy
+    knows, or NaN) where ``fits`` is empty; ``row[7] = sigma``; ``row[8:12] =
+    min_std, max_std, axis_ratio, condition``; ``row[at_coords:at_coords + 2 k] =
+    mean[:k], stds[:k]``. The standard deviations are ``sigma * sqrt(spread)``
+    (CMA: the diagonal of ``C``) where ``state[SCALE_BY_SIGMA]``, else ``spread``
+    itself; ``spread`` is row ``state[SPREAD_ROW]`` of ``vecs`` (a CMA strategy's
+    ``_vecs``, or the stds as one row). The eigenvalues of ``C`` are row
+    ``state[EIG_ROW]`` of ``vecs`` (none where that is -1): ``axis_ratio = sqrt(max
+    eig / min eig)`` and ``condition = max eig / min eig`` (pycma's axis ratio and
+    condition of ``C``), NaN where there are none. Due: ``state[CAPACITY]`` rows, or
+    ``now`` past ``state[DEADLINE]``.
+
+    One array for the state and the rows, scalars, no tuple: a call costs about
+    0.1 us per array argument and 0.03 us per scalar (a tuple of 8: 0.3 us),
+    measured here, and the call is most of a row's cost.
+    """
+    state = log[:STATE_SIZE]
+    i, cols = int(state[ROWS]), int(state[COLS])
+    row = log[STATE_SIZE + i * cols : STATE_SIZE + (i + 1) * cols]
+    row[0], row[1] = state[RUN], generation + state[OFFSET_GENERATIONS]
+    row[2], row[3] = evals + state[OFFSET_EVALS], now - state[T0]
+    state[LAST_GENERATION], state[LAST_EVALS] = generation, evals
+    sign = state[SIGN]
+    best, row[5] = best_median(fits, into, sign, state[SCRATCH:])
+    row[4], row[7] = best, sigma
+    if best != best:
+        best = record
+    if best == best and not sign * state[BEST] <= sign * best:  # BEST NaN: taken
+        state[BEST] = best
+    row[6] = state[BEST]
+    _fill_spread(row, state, sigma, mean, vecs)
     state[ROWS] = i + 1
     return i + 1 >= state[CAPACITY] or now > state[DEADLINE]
 
