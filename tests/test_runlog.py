@@ -91,6 +91,26 @@ def test_strategy_without_covariance_leaves_cells_empty(tmp_path):
     assert row[COLUMNS.index("axis_ratio")] == "" == row[COLUMNS.index("condition")]
 
 
+def test_eigenvalues_of_a_strategy_without_cma_rows(tmp_path):
+    """A strategy with ``eigenvalues`` but not CMA's ``_vecs`` rows: its axis ratio
+    and condition come from the property."""
+
+    class Eig(evostrat.SNES):
+        @property
+        def eigenvalues(self):
+            return np.sort(self.sigma**2)
+
+    path = tmp_path / "eig.csv"
+    opt = Eig(np.ones(3), np.array([0.5, 1.0, 2.0]), seed=1)
+    opt.optimize(sphere, max_generations=5, log=path)
+    log = read_log(path)
+    ev = opt.eigenvalues
+    np.testing.assert_allclose(log["condition"][-1], ev[-1] / ev[0], rtol=1e-6)
+    np.testing.assert_allclose(log["axis_ratio"][-1], math.sqrt(ev[-1] / ev[0]),
+                               rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(log["min_std"][-1], np.min(opt.sigma), rtol=1e-6)
+
+
 def test_fmin_restarts_are_runs_in_one_log(tmp_path):
     path = tmp_path / "fmin.csv"
     res = evostrat.fmin(rastrigin, np.full(3, 3.0), 1.0, restarts=2, seed=4,
@@ -153,6 +173,26 @@ def test_extra_columns_and_bad_writes(tmp_path):
     # without fitness, the best so far also knows the strategy's own record
     assert data["best_so_far"][0] == 1.0 > opt.result.fbest
     np.testing.assert_allclose(data["best_so_far"][1], opt.result.fbest, rtol=1e-15)
+
+
+def test_lean_rows_before_a_tell_and_after_close(tmp_path):
+    """write(opt) of a CMA strategy (the lean way): before any tell its fitness
+    cells are empty; a closed log refuses it; two strategies alternating on one
+    log make a run each time."""
+    path = tmp_path / "lean.csv"
+    a, b = (evostrat.CMAES(np.ones(3), 0.5, seed=s) for s in (1, 2))
+    log = RunLog(path)
+    log.write(a)  # nothing told yet
+    for opt in (a, b, a):
+        opt.tell([sphere(x) for x in opt.ask()])
+        log.write(opt)
+    log.close()
+    with pytest.raises(ValueError, match="closed"):
+        log.write(a)
+    data = read_log(path)
+    assert data["run"].tolist() == [0, 0, 1, 2]
+    assert np.isnan(data["best"][0]) and np.isfinite(data["best"][1:]).all()
+    np.testing.assert_allclose(data["best"][3], a._told.min(), rtol=1e-15)
 
 
 @pytest.mark.parametrize(
