@@ -1,4 +1,5 @@
-"""The run log: what each column holds, restarts, MPI rank 0, buffering, the text."""
+"""The run log: what each column holds, restarts, MPI rank 0, buffering (the text
+and the row kernel: test_runlog_kernels.py)."""
 
 from __future__ import annotations
 
